@@ -1,0 +1,95 @@
+"""The one preprocessing function shared by training and serving.
+
+``normalise_digit`` makes any digit image look the way MNIST was made: grayscale, white ink
+on black, cropped to the ink, fitted into a 20x20 box keeping the aspect ratio and centred
+by its centre of mass in a 28x28 field. Training passes every image through it and the
+endpoint's score.py calls the same function, so the model never sees a different
+preprocessing in production than in training (no train/serve skew).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+SIZE = 28
+BOX = 20
+LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's convert("L")
+INK_THRESHOLD = 0.1  # fraction of the peak ink value that still counts as ink for cropping
+
+
+class ImageInputError(ValueError):
+    """An input cannot be read as a digit image."""
+
+
+def to_grayscale(image: np.ndarray) -> np.ndarray:
+    """A float32 2-D array on the 0-255 scale from a 2-D or HxWxC (gray/RGB/RGBA) array."""
+    array = np.asarray(image)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise ImageInputError(f"pixels must be numbers, got dtype {array.dtype}")
+    array = array.astype(np.float64)
+    if array.ndim == 3:
+        if array.shape[2] not in (1, 3, 4):
+            raise ImageInputError(f"expected 1, 3 or 4 channels, got shape {array.shape}")
+        array = array[..., 0] if array.shape[2] == 1 else array[..., :3] @ LUMA
+    if array.ndim != 2 or min(array.shape) < 1:
+        raise ImageInputError(f"expected a 2-D image (H, W) or (H, W, C), got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ImageInputError("pixels must be finite (no NaN or infinity)")
+    if array.min() < 0 or array.max() > 255:
+        raise ImageInputError("pixels must lie in 0-255 (or 0-1 for floats)")
+    if np.issubdtype(np.asarray(image).dtype, np.floating) and array.max() <= 1.0:
+        array = array * 255.0
+    return array.astype(np.float32)
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Ink as positive values over a zero background, whatever the input's polarity."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    return np.clip(background - gray if background > 127.5 else gray - background, 0, None)
+
+
+def _fit_in_box(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink and resize so the longer side is BOX pixels."""
+    rows, cols = np.nonzero(ink > INK_THRESHOLD * ink.max())
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    scale = BOX / max(crop.shape)
+    height, width = (max(1, round(n * scale)) for n in crop.shape)
+    resized = Image.fromarray(crop, mode="F").resize((width, height), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized), 0, None)
+
+
+def _centre_by_mass(box: np.ndarray) -> np.ndarray:
+    """Place the box in a SIZE x SIZE field with its centre of mass at the centre."""
+    height, width = box.shape
+    total = box.sum()
+    cy = (box.sum(axis=1) @ np.arange(height)) / total
+    cx = (box.sum(axis=0) @ np.arange(width)) / total
+    centre = SIZE / 2  # where MNIST puts it: (14, 14) in pixel-index coordinates
+    # Clip the offsets so that no ink leaves the field.
+    top = int(np.clip(round(centre - cy), 0, SIZE - height))
+    left = int(np.clip(round(centre - cx), 0, SIZE - width))
+    field = np.zeros((SIZE, SIZE), np.float32)
+    field[top : top + height, left : left + width] = box
+    return field
+
+
+def normalise_digit(image: np.ndarray) -> np.ndarray:
+    """One image (any size; gray, RGB or RGBA; either polarity) as a 28x28 uint8 MNIST digit.
+
+    The ink is stretched so that its peak is 255. An image without ink comes back black.
+    """
+    ink = _ink(to_grayscale(image))
+    if ink.max() <= 0:
+        return np.zeros((SIZE, SIZE), np.uint8)
+    field = _centre_by_mass(_fit_in_box(ink))
+    return np.round(field * (255.0 / field.max())).astype(np.uint8)
+
+
+def normalise_digits(images, progress: bool = False) -> np.ndarray:
+    """``normalise_digit`` over a batch: an (N, H, W[, C]) array or a list of images."""
+    items = tqdm(images, desc="normalising", unit="img", disable=not progress, leave=False)
+    normalised = [normalise_digit(image) for image in items]
+    return np.stack(normalised) if normalised else np.zeros((0, SIZE, SIZE), np.uint8)

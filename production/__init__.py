@@ -1,0 +1,1 @@
+"""Phase 3 of the course: score.py, the local endpoint, traffic, drift and retraining."""
