@@ -1,0 +1,120 @@
+"""Execute the course notebooks headless (`course run`) or show their parameters (`course list`)."""
+
+import argparse
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from papermill.iorw import NoDatesSafeLoader
+
+from course.profiles import PROFILES
+from course.report import format_line
+from course.runner import NOTEBOOKS_DIR, UsageError, find_notebooks, run_notebooks
+
+# YAML 1.1 reads 1e-3 as a string; on the command line it means a float.
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """`name=value` with the value read as a YAML scalar, the way papermill will read it."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    if _EXPONENT.fullmatch(value):
+        return name, float(value)
+    try:
+        return name, yaml.load(value, Loader=NoDatesSafeLoader)
+    except yaml.YAMLError as error:
+        raise argparse.ArgumentTypeError(f"{name}: not a YAML value: {value!r}") from error
+
+
+def _prefixes(text: str) -> list[str]:
+    return [prefix.strip() for prefix in text.split(",") if prefix.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--notebooks-dir",
+        type=Path,
+        default=NOTEBOOKS_DIR,
+        metavar="DIR",
+        help="default: %(default)s",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", parents=[common], help="execute the notebooks, write a report")
+    run.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="default",
+        help="parameter values and timeout (default: %(default)s)",
+    )
+    run.add_argument("--only", type=_prefixes, metavar="NN,NN", help="notebook numbers, e.g. 01,03")
+    run.add_argument(
+        "-p",
+        dest="overrides",
+        type=parse_parameter,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter (repeatable); the value is read as YAML",
+    )
+    run.add_argument(
+        "--out", type=Path, metavar="DIR", help="run folder (default: runs/<YYYYmmdd-HHMMSS>/)"
+    )
+    run.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
+    run.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="per notebook (default: the profile's)"
+    )
+    run.set_defaults(handler=_run)
+
+    listing = commands.add_parser("list", parents=[common], help="show each notebook's parameters")
+    listing.set_defaults(handler=_list)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    report = run_notebooks(
+        notebooks_dir=args.notebooks_dir,
+        out=args.out,
+        profile=args.profile,
+        only=args.only,
+        overrides=dict(args.overrides),
+        keep_going=args.keep_going,
+        timeout=args.timeout,
+        on_result=lambda result: print(format_line(result), flush=True),
+    )
+    print(f"Report: {report.run_dir / 'report.md'}")
+    return 1 if report.failed else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    for notebook in find_notebooks(args.notebooks_dir):
+        print(notebook.path.name)
+        for spec in notebook.declared.values():
+            print(f"  {_describe(spec)}")
+        if not notebook.declared:
+            print("  (no parameters cell)")
+        print()
+    return 0
+
+
+def _describe(spec: dict[str, Any]) -> str:
+    """`name: type = default  # help`, as written in the parameters cell."""
+    kind = spec["inferred_type_name"]
+    annotation = "" if kind == "None" else f": {kind}"
+    comment = f"  # {spec['help']}" if spec["help"] else ""
+    return f"{spec['name']}{annotation} = {spec['default']}{comment}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        parser.error(str(error))

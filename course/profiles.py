@@ -1,0 +1,32 @@
+"""Run profiles: parameter values and a per-notebook timeout for each way of running the course."""
+
+from typing import Any, TypedDict
+
+
+class Profile(TypedDict):
+    timeout: int  # seconds per notebook
+    parameters: dict[str, Any]  # applied to every notebook that declares them
+    notebooks: dict[str, dict[str, Any]]  # per-notebook overrides keyed by NN prefix, e.g. "03"
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": {
+        "timeout": 300,
+        "parameters": {
+            "data_source": "sample",
+            "epochs": 1,
+            # 2,000 digits in batches of 32: enough steps in one epoch for a model that works.
+            "max_train_samples": 2000,
+            "batch_size": 32,
+        },
+        "notebooks": {},
+    },
+    "default": {"timeout": 900, "parameters": {"data_source": "sample"}, "notebooks": {}},
+    "full": {"timeout": 3600, "parameters": {"data_source": "full"}, "notebooks": {}},
+}
+
+
+def profile_parameters(profile: str, prefix: str) -> dict[str, Any]:
+    """The profile's parameter values for the notebook numbered `prefix`."""
+    spec = PROFILES[profile]
+    return {**spec["parameters"], **spec["notebooks"].get(prefix, {})}

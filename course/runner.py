@@ -1,0 +1,232 @@
+"""Executes the course notebooks with papermill, each in its own child process."""
+
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import yaml
+from nbconvert import HTMLExporter
+from nbformat import NotebookNode
+
+from course.metrics import metrics_path, read_metrics
+from course.profiles import PROFILES, profile_parameters
+from course.report import CellError, NotebookResult, RunReport, Status, write_reports
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+RUNS_DIR = REPO_ROOT / "runs"
+KERNEL = "python3"
+# Cells papermill adds to the executed copy; they do not count when locating a failing cell.
+PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+class UsageError(ValueError):
+    """The run cannot start as asked: unknown profile, selection, folder or parameter."""
+
+
+@dataclass(frozen=True)
+class Notebook:
+    path: Path
+    declared: dict[str, dict[str, Any]]  # papermill.inspect_notebook: name -> default, type, help
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def prefix(self) -> str:
+        return _prefix(self.path)
+
+
+def _prefix(path: Path) -> str:
+    return path.name[:2]  # the NN of NN_*.ipynb
+
+
+def find_notebooks(notebooks_dir: Path, only: Sequence[str] | None = None) -> list[Notebook]:
+    """The `NN_*.ipynb` notebooks in name order, restricted to the `only` prefixes if given."""
+    if not notebooks_dir.is_dir():
+        raise UsageError(f"notebooks folder not found: {notebooks_dir}")
+    paths = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise UsageError(f"no NN_*.ipynb notebooks in {notebooks_dir}")
+    if only:
+        unknown = sorted(set(only) - {_prefix(path) for path in paths})
+        if unknown:
+            raise UsageError(f"no notebook numbered {', '.join(unknown)} in {notebooks_dir}")
+        paths = [path for path in paths if _prefix(path) in only]
+    return [Notebook(path, papermill.inspect_notebook(path)) for path in paths]
+
+
+def check_overrides(notebooks: Sequence[Notebook], overrides: Mapping[str, Any]) -> None:
+    """Reject overrides that no selected notebook declares in its parameters cell."""
+    declared = set().union(*(notebook.declared for notebook in notebooks))
+    unknown = sorted(set(overrides) - declared)
+    if unknown:
+        listing = "; ".join(
+            f"{notebook.name} declares {', '.join(notebook.declared) or 'nothing'}"
+            for notebook in notebooks
+        )
+        raise UsageError(f"no selected notebook declares {', '.join(unknown)} ({listing})")
+
+
+def notebook_parameters(
+    notebook: Notebook, profile: str, overrides: Mapping[str, Any], run_dir: Path
+) -> dict[str, Any]:
+    """Profile values, then overrides, then run_dir: those the notebook declares."""
+    values = {
+        **profile_parameters(profile, notebook.prefix),
+        **overrides,
+        "run_dir": str(run_dir),
+    }
+    return {name: value for name, value in values.items() if name in notebook.declared}
+
+
+def run_notebooks(
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    out: Path | None = None,
+    profile: str = "default",
+    only: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    keep_going: bool = False,
+    timeout: float | None = None,
+    on_result: Callable[[NotebookResult], None] | None = None,
+) -> RunReport:
+    """Execute the notebooks in order, write the reports into the run folder and return them.
+
+    Without `keep_going` the notebooks after the first failure or timeout are skipped.
+    """
+    if profile not in PROFILES:
+        raise UsageError(f"unknown profile {profile!r} (choose from {', '.join(PROFILES)})")
+    overrides = dict(overrides or {})
+    notebooks = find_notebooks(notebooks_dir, only)
+    check_overrides(notebooks, overrides)
+    started = datetime.now().astimezone()
+    clock = time.monotonic()
+    run_dir = (out or RUNS_DIR / started.strftime("%Y%m%d-%H%M%S")).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    limit = PROFILES[profile]["timeout"] if timeout is None else timeout
+    results: list[NotebookResult] = []
+    for notebook in notebooks:
+        parameters = notebook_parameters(notebook, profile, overrides, run_dir)
+        if not keep_going and any(result.failed for result in results):
+            result = NotebookResult(notebook.name, Status.SKIPPED, 0.0, parameters)
+        else:
+            result = execute_notebook(notebook, run_dir, parameters, limit)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    report = RunReport(
+        profile=profile,
+        started=started.isoformat(timespec="seconds"),
+        duration=round(time.monotonic() - clock, 2),
+        python=platform.python_version(),
+        papermill=papermill.__version__,
+        run_dir=run_dir,
+        notebooks=results,
+    )
+    write_reports(report)
+    return report
+
+
+def execute_notebook(
+    notebook: Notebook, run_dir: Path, parameters: Mapping[str, Any], timeout: float
+) -> NotebookResult:
+    """Run one notebook into `<run_dir>/notebooks/` and export it to `<run_dir>/html/`.
+
+    papermill's own output (cell outputs included) goes to `<run_dir>/logs/<name>.log`.
+    """
+    executed = run_dir / "notebooks" / f"{notebook.name}.ipynb"
+    log = run_dir / "logs" / f"{notebook.name}.log"
+    for folder in (executed.parent, log.parent, run_dir / "html"):
+        folder.mkdir(parents=True, exist_ok=True)
+    # The run folder may be reused: metrics from an earlier run must not show up as this one's.
+    metrics_path(run_dir, notebook.name).unlink(missing_ok=True)
+    clock = time.monotonic()
+    returncode = _papermill(notebook.path, executed, parameters, log, timeout)
+    duration = round(time.monotonic() - clock, 2)
+    nb = _read_notebook(executed)
+    if nb is not None:
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        (run_dir / "html" / f"{notebook.name}.html").write_text(body, encoding="utf-8")
+    status, error = _outcome(returncode, nb, log, timeout)
+    metrics = read_metrics(run_dir, notebook.name)
+    return NotebookResult(notebook.name, status, duration, dict(parameters), error, metrics)
+
+
+def _papermill(
+    source: Path, executed: Path, parameters: Mapping[str, Any], log: Path, timeout: float
+) -> int | None:
+    """Exit code of papermill run as a child process, or None if it ran past `timeout`."""
+    command = [
+        sys.executable, "-m", "papermill", str(source), str(executed),
+        "-k", KERNEL, "--cwd", str(source.parent), "--log-output",
+        "-y", yaml.safe_dump(dict(parameters)),
+    ]  # fmt: skip
+    with log.open("w", encoding="utf-8") as output:
+        # A session of its own, so the timeout (or Ctrl-C here) can end the whole group.
+        child = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            return child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        finally:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+
+
+def _outcome(
+    returncode: int | None, nb: NotebookNode | None, log: Path, timeout: float
+) -> tuple[Status, CellError | None]:
+    if returncode == 0:
+        return Status.PASSED, None
+    if returncode is None:
+        return Status.TIMEOUT, _timeout_error(nb, timeout)
+    return Status.FAILED, _cell_error(nb) or _log_error(log)
+
+
+def _read_notebook(path: Path) -> NotebookNode | None:
+    # Missing if papermill failed before writing it; truncated if killed while saving it.
+    try:
+        return nbformat.read(path, as_version=4)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _source_cells(nb: NotebookNode | None) -> list[NotebookNode]:
+    cells = nb.cells if nb is not None else []
+    return [cell for cell in cells if not PAPERMILL_TAGS & set(cell.metadata.get("tags", []))]
+
+
+def _cell_error(nb: NotebookNode | None) -> CellError | None:
+    for index, cell in enumerate(_source_cells(nb)):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                return CellError(index, cell.execution_count, output.ename, output.evalue)
+    return None
+
+
+def _timeout_error(nb: NotebookNode | None, timeout: float) -> CellError:
+    message = f"stopped after {timeout:g} s"
+    for index, cell in enumerate(_source_cells(nb)):
+        if cell.metadata.get("papermill", {}).get("status") == "running":
+            return CellError(index, cell.execution_count, "Timeout", message)
+    return CellError(None, None, "Timeout", message)
+
+
+def _log_error(log: Path) -> CellError:
+    # No cell holds the error (e.g. the kernel died or never started): papermill's log does.
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return CellError(None, None, "PapermillError", lines[-1] if lines else "no output")
