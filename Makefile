@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= default
 
-.PHONY: install course test test-fast lint format mlflow-ui clean
+.PHONY: install course test lint format lab mlflow-ui clean
 
 install: $(STAMP)
 
@@ -31,8 +31,17 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# JupyterLab on the course notebooks (installed on first use).
+lab: install
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[dev,lab]'
+	$(BIN)/jupyter lab notebooks/
+
+# The MLflow UI on a run folder's store: RUN=runs/<folder>, else the newest store.
 mlflow-ui: install
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(or $(RUN),$(lastword $(sort $(wildcard runs/*))))/mlflow.db --host 127.0.0.1
+	@store=$${RUN:+$$RUN/mlflow.db}; store=$${store:-$$(ls -t runs/*/mlflow.db 2>/dev/null | head -1)}; \
+	test -n "$$store" || { echo "no MLflow store under runs/: run a notebook or make course first"; exit 1; }; \
+	echo "MLflow UI for $$store at http://127.0.0.1:5000"; \
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$$(realpath $$store) --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache build *.egg-info

@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from data_science.digest import content_digest
@@ -62,6 +63,20 @@ class DigitData:
     def digest(self) -> str:
         """Content digest of all four arrays (see ``content_digest``)."""
         return content_digest(self.x_train, self.y_train, self.x_test, self.y_test)
+
+    def pixel_statistics(self) -> pd.DataFrame:
+        """Per split: size, mean and spread of the pixels, and the share of inked pixels."""
+        return pd.DataFrame(
+            {
+                split: {
+                    "images": len(images),
+                    "mean pixel": images.mean(),
+                    "pixel std": images.std(),
+                    "ink fraction": (images > 0).mean(),
+                }
+                for split, images in (("train", self.x_train), ("test", self.x_test))
+            }
+        ).T
 
     def subsample(self, max_train: int | None = None, max_test: int | None = None) -> DigitData:
         """The first ``max_train``/``max_test`` examples (the sets are already shuffled)."""

@@ -93,3 +93,11 @@ def normalise_digits(images, progress: bool = False) -> np.ndarray:
     items = tqdm(images, desc="normalising", unit="img", disable=not progress, leave=False)
     normalised = [normalise_digit(image) for image in items]
     return np.stack(normalised) if normalised else np.zeros((0, SIZE, SIZE), np.uint8)
+
+
+def to_model_input(images, progress: bool = False) -> np.ndarray:
+    """What the model eats: normalised digits as float32 (N, 28, 28, 1) on the 0-255 scale.
+
+    Training, evaluation and the endpoint's score.py all call this one function.
+    """
+    return normalise_digits(images, progress)[..., None].astype(np.float32)

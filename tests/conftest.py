@@ -33,3 +33,10 @@ def foreign_digits(tmp_path_factory) -> Path:
         with tarfile.open(shared_path("foreign", archive)) as tar:
             tar.extractall(target, filter="data")
     return target
+
+
+@pytest.fixture(autouse=True)
+def no_inherited_tracking_uri(monkeypatch):
+    """MLflow exports the last tracking URI to the environment; keep it out of later tests
+    (and out of the notebooks they start)."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

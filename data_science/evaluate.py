@@ -1,0 +1,75 @@
+"""Evaluation of a classifier on a labelled test set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a model got right and wrong on one test set."""
+
+    accuracy: float
+    per_class: pd.DataFrame  # index: class name; columns: precision, recall, f1, support
+    confusion: np.ndarray  # rows: true class, columns: predicted class
+    probabilities: np.ndarray  # (N, classes)
+    labels: np.ndarray  # (N,) true labels
+    class_names: list[str]
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    def worst_errors(self, count: int = 16) -> np.ndarray:
+        """Indices of the misclassified examples the model was most confident about."""
+        wrong = np.flatnonzero(self.predictions != self.labels)
+        confidence = self.probabilities[wrong].max(axis=1)
+        return wrong[np.argsort(-confidence, kind="stable")][:count]
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (labels, predictions), 1)
+    return matrix
+
+
+def per_class_scores(confusion: np.ndarray, class_names: list[str]) -> pd.DataFrame:
+    true_positives = np.diag(confusion).astype(float)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(predicted > 0, true_positives / predicted, 0.0)
+        recall = np.where(actual > 0, true_positives / actual, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": actual},
+        index=pd.Index(class_names, name="class"),
+    )
+
+
+def evaluate_probabilities(
+    probabilities: np.ndarray, labels: np.ndarray, class_names: list[str] | None = None
+) -> Evaluation:
+    """Scores from predicted class probabilities and the true labels."""
+    num_classes = probabilities.shape[1]
+    class_names = class_names or [str(i) for i in range(num_classes)]
+    predictions = probabilities.argmax(axis=1)
+    confusion = confusion_matrix(labels, predictions, num_classes)
+    return Evaluation(
+        accuracy=float((predictions == labels).mean()),
+        per_class=per_class_scores(confusion, class_names),
+        confusion=confusion,
+        probabilities=probabilities,
+        labels=labels,
+        class_names=class_names,
+    )
+
+
+def evaluate_model(
+    model, images: np.ndarray, labels: np.ndarray, class_names: list[str] | None = None
+) -> Evaluation:
+    """Run ``model`` on prepared images (N, 28, 28, C) in batches and score it."""
+    probabilities = model.predict(images, batch_size=1024, verbose=0)
+    return evaluate_probabilities(np.asarray(probabilities), labels, class_names)

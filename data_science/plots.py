@@ -1,0 +1,81 @@
+"""Plots of data, training and evaluation. Each returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from data_science.evaluate import Evaluation
+
+
+def image_grid(images: np.ndarray, titles: list[str], columns: int = 8, title: str = ""):
+    """Images in a grid, one title each."""
+    rows = max(1, int(np.ceil(len(images) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.4 * columns, 1.6 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption in zip(axes.flat, images, titles, strict=False):
+        ax.imshow(np.squeeze(image), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(caption, fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_samples(images: np.ndarray, labels: np.ndarray, count: int = 32, seed: int = 0):
+    """A random sample of digits with their labels."""
+    picks = np.random.default_rng(seed).choice(len(images), min(count, len(images)), False)
+    return image_grid(images[picks], [f"label {labels[i]}" for i in picks], title="Samples")
+
+
+def plot_class_balance(y_train: np.ndarray, y_test: np.ndarray):
+    """Examples per class in the training and test sets."""
+    counts = pd.DataFrame(
+        {"train": np.bincount(y_train, minlength=10), "test": np.bincount(y_test, minlength=10)}
+    )
+    ax = counts.plot.bar(figsize=(8, 3), rot=0, title="Examples per class")
+    ax.set_xlabel("digit")
+    return ax.figure
+
+
+def plot_learning_curves(history: pd.DataFrame):
+    """Loss and accuracy per epoch, training against validation."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        columns = [c for c in (metric, f"val_{metric}") if c in history]
+        history[columns].plot(ax=ax, marker="o", title=metric)
+        ax.set_xlabel("epoch")
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(evaluation: Evaluation):
+    """Counts of true class (rows) against predicted class (columns); errors stand out."""
+    matrix = evaluation.confusion
+    fig, ax = plt.subplots(figsize=(6, 5))
+    off_diagonal = matrix - np.diag(np.diag(matrix))
+    image = ax.imshow(off_diagonal, cmap="Reds")
+    ticks = range(len(evaluation.class_names))
+    ax.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true")
+    ax.set_xticklabels(evaluation.class_names)
+    ax.set_yticklabels(evaluation.class_names)
+    for (row, col), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(col, row, count, ha="center", va="center", fontsize=7)
+    ax.set_title(f"Confusion matrix (accuracy {evaluation.accuracy:.2%}); colour = errors")
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def plot_worst_errors(evaluation: Evaluation, images: np.ndarray, count: int = 16):
+    """The misclassified images the model was most sure about."""
+    worst = evaluation.worst_errors(count)
+    names = evaluation.class_names
+    titles = [
+        f"{names[evaluation.labels[i]]}→{names[evaluation.predictions[i]]} "
+        f"{evaluation.probabilities[i].max():.0%}"
+        for i in worst
+    ]
+    return image_grid(images[worst], titles, title="Worst errors (true→predicted, confidence)")

@@ -1,0 +1,226 @@
+"""Training entry point, the same from a notebook, a shell and an Azure ML job.
+
+    python -m data_science.train --data-source sample --epochs 8 --output runs/train
+
+Loads MNIST, passes every image through the shared preprocessing, trains the CNN, evaluates
+it on the test set, tracks everything in MLflow (parameters, per-epoch metrics, the data
+set's digest, plots, the model with its signature) and registers the model; the new
+version becomes the ``champion`` only if it beats the current one on the same test set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from data_science import plots
+from data_science.evaluate import Evaluation, evaluate_model
+from data_science.mnist import load_mnist
+from data_science.model import build_cnn, compile_for_training, keras
+from data_science.preprocessing import to_model_input
+from data_science.tracking import (
+    PromotionDecision,
+    apply_promotion,
+    champion_version,
+    decide_promotion,
+    use_tracking,
+)
+
+EXPERIMENT = "mnist-local"
+MODEL_NAME = "mnist-cnn"
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run; all of them are logged as MLflow parameters."""
+
+    data_source: str = "sample"  # "sample" (embedded, offline) or "full"
+    data_dir: str | None = None  # folder of the full MNIST files (else $MNIST_DIR or download)
+    epochs: int = 8
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    width: int = 24  # filters of the first convolution stage
+    dropout: float = 0.2
+    augment: bool = True
+    label_smoothing: float = 0.1
+    validation_fraction: float = 0.1
+    max_train_samples: int | None = None  # a smaller training set, for quick runs
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    model_uri: str  # models:/<name>/<version>
+    model_version: str
+    evaluation: Evaluation
+    history: pd.DataFrame  # one row per epoch
+    promotion: PromotionDecision
+    data_digest: str
+    train_seconds: float
+    test_images: np.ndarray  # the preprocessed test images, for plots
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """A progress bar over epochs that shows the latest metrics, and logs them to MLflow."""
+
+    def __init__(self, epochs: int, show: bool):
+        super().__init__()
+        self.bar = tqdm(total=epochs, desc="training", unit="epoch", disable=not show)
+        self.started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
+        metrics["epoch_seconds"] = time.perf_counter() - self.started
+        mlflow.log_metrics(metrics, step=epoch)
+        self.bar.set_postfix({k: f"{v:.4f}" for k, v in metrics.items() if "acc" in k})
+        self.bar.update()
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
+
+
+def train(
+    config: TrainConfig,
+    output: str | Path,
+    experiment: str = EXPERIMENT,
+    model_name: str = MODEL_NAME,
+    progress: bool = True,
+) -> TrainResult:
+    """Train, evaluate, track and register one model; see the module docstring."""
+    output = Path(output)
+    keras.utils.set_random_seed(config.seed)
+    data = load_mnist(config.data_source, config.data_dir, config.seed)
+    data = data.subsample(max_train=config.max_train_samples)
+    x_train, y_train = to_model_input(data.x_train, progress), data.y_train
+    x_test = to_model_input(data.x_test, progress)
+    n_val = max(1, round(len(x_train) * config.validation_fraction))
+
+    model = build_cnn(width=config.width, dropout=config.dropout, augment=config.augment)
+    steps = config.epochs * int(np.ceil((len(x_train) - n_val) / config.batch_size))
+    compile_for_training(model, config.learning_rate, steps, config.label_smoothing)
+
+    experiment_id = use_tracking(output, experiment)
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_params({**asdict(config), "parameters": model.count_params()})
+        mlflow.log_params({"data_digest": data.digest, "train_size": len(x_train) - n_val})
+        mlflow.set_tags({"data_source": data.source, "data_digest": data.digest})
+        started = time.perf_counter()
+        fit = model.fit(
+            x_train[:-n_val],
+            keras.utils.to_categorical(y_train[:-n_val], 10),
+            validation_data=(x_train[-n_val:], keras.utils.to_categorical(y_train[-n_val:], 10)),
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            verbose=0,
+            callbacks=[
+                EpochProgress(config.epochs, progress),
+                keras.callbacks.TensorBoard(output / "tensorboard" / run.info.run_id),
+            ],
+        )
+        train_seconds = time.perf_counter() - started
+        evaluation = evaluate_model(model, x_test, data.y_test)
+        history = pd.DataFrame(fit.history).rename_axis("epoch")
+        log_evaluation(evaluation, history, x_test, train_seconds)
+        version = log_and_register(model, x_test[:2], evaluation, output, model_name)
+        promotion = decide_promotion(
+            model_name, version, evaluation.accuracy, champion_score(model_name, x_test, data)
+        )
+        apply_promotion(promotion)
+        mlflow.set_tags({"promoted": promotion.promoted, "promotion": promotion.reason})
+    return TrainResult(
+        run_id=run.info.run_id,
+        model_uri=f"models:/{model_name}/{version}",
+        model_version=version,
+        evaluation=evaluation,
+        history=history,
+        promotion=promotion,
+        data_digest=data.digest,
+        train_seconds=train_seconds,
+        test_images=x_test,
+    )
+
+
+def log_evaluation(
+    evaluation: Evaluation, history: pd.DataFrame, x_test: np.ndarray, seconds: float
+) -> None:
+    """Test metrics, the per-class table and the plots, into the active MLflow run."""
+    mlflow.log_metrics({"test_accuracy": evaluation.accuracy, "train_seconds": seconds})
+    mlflow.log_table(evaluation.per_class.reset_index(), "evaluation/per_class.json")
+    for name, figure in {
+        "learning_curves": plots.plot_learning_curves(history),
+        "confusion_matrix": plots.plot_confusion_matrix(evaluation),
+        "worst_errors": plots.plot_worst_errors(evaluation, x_test),
+    }.items():
+        mlflow.log_figure(figure, f"plots/{name}.png")
+        plots.plt.close(figure)
+
+
+def log_and_register(
+    model, example: np.ndarray, evaluation: Evaluation, output: Path, model_name: str
+) -> str:
+    """Save the model in MLflow format under ``output/models/<run id>``, log it to the
+    active run and register it; return the new version.
+
+    Saving first and logging the folder sidesteps ``mlflow.keras.log_model``, which fails
+    when given an input example (mlflow issue 16183).
+    """
+    run_id = mlflow.active_run().info.run_id
+    path = output / "models" / run_id
+    path.mkdir(parents=True)
+    mlflow.keras.save_model(
+        model,
+        str(path),
+        signature=mlflow.models.infer_signature(example, evaluation.probabilities[:2]),
+        input_example=example,
+    )
+    mlflow.log_artifacts(str(path), "model")
+    return str(mlflow.register_model(f"runs:/{run_id}/model", model_name).version)
+
+
+def champion_score(model_name: str, x_test: np.ndarray, data) -> tuple[str, float] | None:
+    """The current champion's version and accuracy on this run's test set."""
+    champion = champion_version(model_name)
+    if champion is None:
+        return None
+    model = mlflow.keras.load_model(f"models:/{model_name}@champion")
+    return str(champion.version), evaluate_model(model, x_test, data.y_test).accuracy
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    defaults = TrainConfig()
+    for field in fields(TrainConfig):
+        flag, default = "--" + field.name.replace("_", "-"), getattr(defaults, field.name)
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            kind = {"data_dir": str, "max_train_samples": int}.get(field.name, type(default))
+            parser.add_argument(flag, type=kind, default=default)
+    parser.add_argument("--output", default="runs/train", help="run folder (MLflow store etc.)")
+    parser.add_argument("--experiment", default=EXPERIMENT)
+    parser.add_argument("--model-name", default=MODEL_NAME)
+    args = parser.parse_args(argv)
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    return config, args
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, args = parse_args(argv)
+    result = train(config, args.output, args.experiment, args.model_name)
+    print(f"test accuracy {result.evaluation.accuracy:.4f} in {result.train_seconds:.0f} s")
+    print(f"run {result.run_id}; model {result.model_uri}; {result.promotion.reason}")
+
+
+if __name__ == "__main__":
+    main()

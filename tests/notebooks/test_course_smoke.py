@@ -1,0 +1,31 @@
+"""The real course notebooks, executed headless with the smoke profile (one test each).
+
+The whole course runs once, in order and sharing one run folder, as `make course` does;
+each notebook's test then reports its own status, so a failure names the notebook.
+"""
+
+import pytest
+
+from course.report import Status
+from course.runner import NOTEBOOKS_DIR, run_notebooks
+
+pytestmark = pytest.mark.notebooks
+NOTEBOOKS = sorted(path.stem for path in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    return run_notebooks(out=tmp_path_factory.mktemp("course"), profile="smoke", keep_going=True)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs(smoke_run, name):
+    result = next(r for r in smoke_run.notebooks if r.name == name)
+    assert result.status == Status.PASSED, f"{name}: {result.error}"
+    assert result.metrics, f"{name} recorded no metrics"
+    assert (smoke_run.run_dir / "html" / f"{name}.html").is_file()
+
+
+def test_report_lists_every_notebook(smoke_run):
+    assert [r.name for r in smoke_run.notebooks] == NOTEBOOKS
+    assert (smoke_run.run_dir / "report.md").is_file()

@@ -1,0 +1,29 @@
+import mlflow
+
+from data_science.tracking import decide_promotion, local_tracking_uri, use_tracking
+
+
+def test_local_store_by_default_and_user_choice_wins(tmp_path, monkeypatch):
+    use_tracking(tmp_path / "a", "exp")
+    assert mlflow.get_tracking_uri() == local_tracking_uri(tmp_path / "a")
+    use_tracking(tmp_path / "b", "exp")  # our own earlier URI in the environment is not a choice
+    assert mlflow.get_tracking_uri() == local_tracking_uri(tmp_path / "b")
+    chosen = f"sqlite:///{tmp_path / 'chosen.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", chosen)
+    use_tracking(tmp_path / "c", "exp")
+    assert mlflow.get_tracking_uri() == chosen
+
+
+def test_experiment_artifacts_stay_in_the_run_folder(tmp_path):
+    experiment_id = use_tracking(tmp_path, "exp")
+    location = mlflow.get_experiment(experiment_id).artifact_location
+    assert location == (tmp_path / "mlartifacts").resolve().as_uri()
+
+
+def test_promotion_rule():
+    first = decide_promotion("m", "1", 0.9, None)
+    assert first.promoted and "first" in first.reason
+    assert not decide_promotion("m", "2", 0.95, ("1", 0.95)).promoted  # equal is not better
+    assert not decide_promotion("m", "2", 0.94, ("1", 0.95)).promoted
+    assert decide_promotion("m", "2", 0.96, ("1", 0.95)).promoted
+    assert not decide_promotion("m", "2", 0.96, ("1", 0.95), margin=0.02).promoted
