@@ -90,6 +90,35 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar.close()
 
 
+@dataclass(frozen=True)
+class TrainingSet:
+    """Model inputs ready for training: float32 (N, H, W, C) images on the 0-255 scale,
+    passed through the same preprocessing the served model will use."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray  # int class indices into class_names
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+    source: str  # where the data came from, logged as a tag
+    digest: str  # content digest of the raw data, logged with the run
+
+
+def mnist_training_set(config: TrainConfig, progress: bool = True) -> TrainingSet:
+    """MNIST as the config asks for it, through the shared preprocessing."""
+    data = load_mnist(config.data_source, config.data_dir, config.seed)
+    data = data.subsample(max_train=config.max_train_samples)
+    return TrainingSet(
+        x_train=to_model_input(data.x_train, progress),
+        y_train=data.y_train,
+        x_test=to_model_input(data.x_test, progress),
+        y_test=data.y_test,
+        class_names=[str(digit) for digit in range(10)],
+        source=data.source,
+        digest=data.digest,
+    )
+
+
 def train(
     config: TrainConfig,
     output: str | Path,
@@ -97,29 +126,59 @@ def train(
     model_name: str = MODEL_NAME,
     progress: bool = True,
 ) -> TrainResult:
-    """Train, evaluate, track and register one model; see the module docstring."""
+    """Train, evaluate, track and register a model on MNIST; see the module docstring."""
+    return train_on(
+        mnist_training_set(config, progress), config, output, experiment, model_name, progress
+    )
+
+
+def train_on(
+    data: TrainingSet,
+    config: TrainConfig,
+    output: str | Path,
+    experiment: str = EXPERIMENT,
+    model_name: str = MODEL_NAME,
+    progress: bool = True,
+) -> TrainResult:
+    """Train, evaluate, track and register a model on any prepared training set.
+
+    The last ``validation_fraction`` of the (shuffled) training set is held out for
+    validation; ``config``'s data fields are logged but not read here.
+    """
     output = Path(output)
     keras.utils.set_random_seed(config.seed)
-    data = load_mnist(config.data_source, config.data_dir, config.seed)
-    data = data.subsample(max_train=config.max_train_samples)
-    x_train, y_train = to_model_input(data.x_train, progress), data.y_train
-    x_test = to_model_input(data.x_test, progress)
-    n_val = max(1, round(len(x_train) * config.validation_fraction))
+    num_classes = len(data.class_names)
+    n_val = max(1, round(len(data.x_train) * config.validation_fraction))
+    x_fit, y_fit = (
+        data.x_train[:-n_val],
+        keras.utils.to_categorical(data.y_train[:-n_val], num_classes),
+    )
+    x_val, y_val = (
+        data.x_train[-n_val:],
+        keras.utils.to_categorical(data.y_train[-n_val:], num_classes),
+    )
 
-    model = build_cnn(width=config.width, dropout=config.dropout, augment=config.augment)
-    steps = config.epochs * int(np.ceil((len(x_train) - n_val) / config.batch_size))
+    model = build_cnn(
+        num_classes,
+        width=config.width,
+        dropout=config.dropout,
+        augment=config.augment,
+        input_shape=data.x_train.shape[1:],
+    )
+    steps = config.epochs * int(np.ceil(len(x_fit) / config.batch_size))
     compile_for_training(model, config.learning_rate, steps, config.label_smoothing)
 
     experiment_id = use_tracking(output, experiment)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params({**asdict(config), "parameters": model.count_params()})
-        mlflow.log_params({"data_digest": data.digest, "train_size": len(x_train) - n_val})
+        mlflow.log_params({"data_digest": data.digest, "train_size": len(x_fit)})
+        mlflow.log_params({"classes": ",".join(data.class_names)})
         mlflow.set_tags({"data_source": data.source, "data_digest": data.digest})
         started = time.perf_counter()
         fit = model.fit(
-            x_train[:-n_val],
-            keras.utils.to_categorical(y_train[:-n_val], 10),
-            validation_data=(x_train[-n_val:], keras.utils.to_categorical(y_train[-n_val:], 10)),
+            x_fit,
+            y_fit,
+            validation_data=(x_val, y_val),
             batch_size=config.batch_size,
             epochs=config.epochs,
             verbose=0,
@@ -129,13 +188,12 @@ def train(
             ],
         )
         train_seconds = time.perf_counter() - started
-        evaluation = evaluate_model(model, x_test, data.y_test)
+        evaluation = evaluate_model(model, data.x_test, data.y_test, data.class_names)
         history = pd.DataFrame(fit.history).rename_axis("epoch")
-        log_evaluation(evaluation, history, x_test, train_seconds)
-        version = log_and_register(model, x_test[:2], evaluation, output, model_name)
-        promotion = decide_promotion(
-            model_name, version, evaluation.accuracy, champion_score(model_name, x_test, data)
-        )
+        log_evaluation(evaluation, history, data.x_test, train_seconds)
+        version = log_and_register(model, data.x_test[:2], evaluation, output, model_name)
+        champion = champion_score(model_name, data)
+        promotion = decide_promotion(model_name, version, evaluation.accuracy, champion)
         apply_promotion(promotion)
         mlflow.set_tags({"promoted": promotion.promoted, "promotion": promotion.reason})
     return TrainResult(
@@ -147,7 +205,7 @@ def train(
         promotion=promotion,
         data_digest=data.digest,
         train_seconds=train_seconds,
-        test_images=x_test,
+        test_images=data.x_test,
     )
 
 
@@ -188,13 +246,13 @@ def log_and_register(
     return str(mlflow.register_model(f"runs:/{run_id}/model", model_name).version)
 
 
-def champion_score(model_name: str, x_test: np.ndarray, data) -> tuple[str, float] | None:
+def champion_score(model_name: str, data: TrainingSet) -> tuple[str, float] | None:
     """The current champion's version and accuracy on this run's test set."""
     champion = champion_version(model_name)
     if champion is None:
         return None
     model = mlflow.keras.load_model(f"models:/{model_name}@champion")
-    return str(champion.version), evaluate_model(model, x_test, data.y_test).accuracy
+    return str(champion.version), evaluate_model(model, data.x_test, data.y_test).accuracy
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
