@@ -61,3 +61,22 @@ def compile_for_training(
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
     model.compile(keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
     return model
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """The same network and weights without the augmentation layers, for export and serving.
+
+    Random layers are inert at inference, but they would still be traced into an exported
+    graph (and ONNX has no random ops).
+    """
+
+    def drop_augmentation(layer):
+        if isinstance(layer, layers.RandomRotation | layers.RandomTranslation):
+            return layers.Identity(name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    clone = keras.models.clone_model(model, clone_function=drop_augmentation)
+    for original, copy in zip(model.layers, clone.layers, strict=True):
+        if copy.weights:
+            copy.set_weights(original.get_weights())
+    return clone

@@ -1,0 +1,56 @@
+"""Command line of the production phase.
+
+python -m production bundle --model models:/mnist-cnn@champion --run-dir RUN --out DIR
+python -m production serve DIR [--port 5001] [--workers N] [--collect FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from data_science.tracking import use_tracking
+from production.bundle import bundle_registered_model
+from production.endpoint import LocalEndpoint
+
+
+def bundle(args: argparse.Namespace) -> None:
+    use_tracking(args.run_dir, "mnist-local")  # the registry of that run folder
+    out = bundle_registered_model(args.model, args.out, deployment=args.deployment)
+    print(f"bundle for {args.model} written to {out}")
+
+
+def serve(args: argparse.Namespace) -> None:
+    endpoint = LocalEndpoint(args.bundle, args.port, args.workers, collect_to=args.collect)
+    with endpoint:
+        ready = f"ready in {endpoint.startup_seconds:.1f} s"
+        print(f"{args.bundle} served at {endpoint.url}/score ({ready})")
+        print(f"OpenAPI description: {endpoint.url}/swagger.json; Ctrl-C stops the server")
+        try:
+            while endpoint.process.poll() is None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("stopping")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m production", description=__doc__)
+    commands = parser.add_subparsers(required=True)
+    make = commands.add_parser("bundle", help="write a deployable score.py bundle")
+    make.add_argument("--model", default="models:/mnist-cnn@champion", help="MLflow model URI")
+    make.add_argument("--run-dir", default="runs/notebooks", help="run folder with the registry")
+    make.add_argument("--out", required=True, help="new folder for the bundle")
+    make.add_argument("--deployment", default="blue", help="deployment name (blue/green)")
+    make.set_defaults(handler=bundle)
+    run = commands.add_parser("serve", help="serve a bundle on 127.0.0.1")
+    run.add_argument("bundle")
+    run.add_argument("--port", type=int, default=5001)
+    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--collect", help="JSON-lines file for the collected model data")
+    run.set_defaults(handler=serve)
+    args = parser.parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The deployable bundle: everything a managed online deployment needs, in one folder.
+
+bundle/
+  code/score.py, code/data_science/, code/production/   the scoring script and its code
+  model/<name>/<version>/model.onnx, labels.json          the model, served by ONNX Runtime
+  conda.yml                                               the serving environment, pinned
+  endpoint.yml, deployment.yml                            Azure ML managed online YAML
+  sample-request.json                                     a request to try it with
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+import data_science
+import production
+from data_science.mnist import load_mnist
+from data_science.model import inference_model, keras
+
+SERVING_PACKAGES = [
+    "azureml-inference-server-http",
+    "inference-schema",
+    "azureml-ai-monitoring",
+    "onnxruntime",
+    "numpy",
+    "pandas",
+    "pillow",
+    "tqdm",
+]
+BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest"
+SCHEMA = "https://azuremlschemas.azureedge.net/latest/{}.schema.json"
+
+
+def export_onnx(model: keras.Model, path: Path) -> None:
+    """Export the inference graph (training=False, no augmentation) to ONNX."""
+    import tensorflow as tf
+    import tf2onnx
+
+    serving = inference_model(model)
+    spec = (tf.TensorSpec((None, *serving.input_shape[1:]), tf.float32, name="image"),)
+    function = tf.function(lambda images: serving(images, training=False), input_signature=spec)
+    tf2onnx.convert.from_function(function, input_signature=spec, output_path=str(path))
+
+
+def serving_environment(name: str) -> dict:
+    """A conda file that pins the serving packages at the versions installed here."""
+    pins = [f"{package}=={metadata.version(package)}" for package in SERVING_PACKAGES]
+    return {
+        "name": name,
+        "channels": ["conda-forge"],
+        "dependencies": ["python=3.11", "pip", {"pip": pins}],
+    }
+
+
+def endpoint_spec(endpoint: str) -> dict:
+    return {
+        "$schema": SCHEMA.format("managedOnlineEndpoint"),
+        "name": endpoint,
+        "auth_mode": "key",
+        "description": "Handwritten digit classifier (MLOps course kit)",
+    }
+
+
+def deployment_spec(endpoint: str, deployment: str, instance_type: str, count: int) -> dict:
+    """A managed online deployment of this bundle (paths relative to the YAML file)."""
+    probe = {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30}
+    return {
+        "$schema": SCHEMA.format("managedOnlineDeployment"),
+        "name": deployment,
+        "endpoint_name": endpoint,
+        "model": {"path": "model"},
+        "code_configuration": {"code": "code", "scoring_script": "score.py"},
+        "environment": {"image": BASE_IMAGE, "conda_file": "conda.yml"},
+        "instance_type": instance_type,
+        "instance_count": count,
+        "request_settings": {"request_timeout_ms": 5000, "max_concurrent_requests_per_instance": 2},
+        "liveness_probe": dict(probe),
+        "readiness_probe": dict(probe),
+        "environment_variables": {"SCORE_MAX_BATCH": "256"},
+        "data_collector": {
+            "collections": {
+                "model_inputs": {"enabled": "true"},
+                "model_outputs": {"enabled": "true"},
+            }
+        },
+    }
+
+
+def sample_request(count: int = 2) -> dict:
+    """A few real test digits as nested lists."""
+    digits = load_mnist("sample").x_test[:count]
+    return {"data": digits.tolist()}
+
+
+def copy_code(target: Path) -> None:
+    """score.py and the two packages it imports, so the bundle runs on its own."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for package in (data_science, production):
+        source = Path(package.__file__).parent
+        shutil.copytree(source, target / source.name, ignore=ignore)
+    shutil.copy(Path(production.__file__).parent / "score.py", target / "score.py")
+
+
+def write_yaml(path: Path, spec: dict) -> None:
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+
+
+def build_bundle(
+    model: keras.Model,
+    out: str | Path,
+    class_names: list[str] | None = None,
+    endpoint: str = "digits-endpoint",
+    deployment: str = "blue",
+    instance_type: str = "Standard_DS3_v2",
+    instance_count: int = 1,
+    model_info: dict | None = None,
+) -> Path:
+    """Write the bundle for ``model`` into ``out`` (which must not exist or be empty)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty: choose a new folder for the bundle")
+    info = {"name": "model", "version": "1", **(model_info or {})}
+    # Azure ML mounts a model at azureml-models/<name>/<version>; the server reads that layout.
+    model_dir = model_folder(out, info)
+    model_dir.mkdir(parents=True)
+    export_onnx(model, model_dir / "model.onnx")
+    classes = class_names or [str(i) for i in range(model.output_shape[-1])]
+    (model_dir / "labels.json").write_text(json.dumps(classes))
+    (model_dir / "model-info.json").write_text(json.dumps(info, indent=2))
+    copy_code(out / "code")
+    write_yaml(out / "conda.yml", serving_environment(f"{endpoint}-env"))
+    write_yaml(out / "endpoint.yml", endpoint_spec(endpoint))
+    spec = deployment_spec(endpoint, deployment, instance_type, instance_count)
+    write_yaml(out / "deployment.yml", spec)
+    (out / "sample-request.json").write_text(json.dumps(sample_request()))
+    return out
+
+
+def registered_version(model_uri: str):
+    """The registry entry behind ``models:/<name>/<version>`` or ``models:/<name>@<alias>``."""
+    from mlflow import MlflowClient
+
+    reference = model_uri.removeprefix("models:/")
+    client = MlflowClient()
+    if "@" in reference:
+        return client.get_model_version_by_alias(*reference.split("@", 1))
+    return client.get_model_version(*reference.split("/", 1))
+
+
+def model_folder(bundle: Path, info: dict) -> Path:
+    return bundle / "model" / info["name"] / str(info["version"])
+
+
+def bundle_registered_model(model_uri: str, out: str | Path, **options) -> Path:
+    """Bundle a model from the MLflow registry (e.g. ``models:/mnist-cnn@champion``)."""
+    import mlflow
+
+    model = mlflow.keras.load_model(model_uri)
+    version = registered_version(model_uri)
+    classes = mlflow.get_run(version.run_id).data.params.get("classes")
+    info = {"name": version.name, "version": version.version, "model_uri": model_uri}
+    class_names = classes.split(",") if classes else None
+    return build_bundle(model, out, class_names, model_info=info, **options)

@@ -1,0 +1,92 @@
+"""Model data collection the way Azure ML model monitoring expects it, with a local sink.
+
+In a managed online endpoint the platform configures the ``azureml-ai-monitoring``
+collector (``AZUREML_MDC_CONFIG_PATH``) and ships what it collects to blob storage. Locally,
+setting ``MODEL_DATA_SINK=<file.jsonl>`` switches the same collector to local capture and
+appends every collected record to that file, where the production notebook reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+from azureml.ai.monitoring import Collector
+
+from production.scoring import Scored
+
+SINK_ENV = "MODEL_DATA_SINK"
+log = logging.getLogger(__name__)
+
+
+class JsonLinesSink(logging.Handler):
+    """Writes each record of the collector's local capture as one JSON line."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def emit(self, record: logging.LogRecord) -> None:
+        when, collection, correlation_id, content = record.args
+        line = {"time": when, "collection": collection, "correlation_id": correlation_id}
+        line["data"] = json.loads(content)
+        with self.path.open("a", encoding="utf-8") as sink:
+            sink.write(json.dumps(line) + "\n")
+
+
+def _capture_into(sink: Path) -> None:
+    """Send the collector's local capture (logger ``local.capture``) to the sink only."""
+    sink.parent.mkdir(parents=True, exist_ok=True)
+    capture = logging.getLogger("local.capture")
+    capture.setLevel(logging.INFO)
+    capture.propagate = False
+    capture.handlers = [JsonLinesSink(sink)]
+
+
+class ModelDataCollector:
+    """Collects each request's model inputs and outputs, correlated by request."""
+
+    def __init__(self):
+        sink = os.environ.get(SINK_ENV)
+        if sink:
+            os.environ.setdefault("AZUREML_MDC_ENABLED", "true")
+            os.environ.setdefault("AZUREML_MDC_LOCAL_CAPTURE", "true")
+        configured = os.environ.get("AZUREML_MDC_CONFIG_PATH")
+        self.enabled = bool(configured) or os.environ.get("AZUREML_MDC_ENABLED") == "true"
+        if self.enabled:
+            self.inputs = Collector(name="model_inputs", on_error=self._warn)
+            self.outputs = Collector(name="model_outputs", on_error=self._warn)
+        if sink:  # after the collector has set up its logging
+            _capture_into(Path(sink))
+
+    @staticmethod
+    def _warn(error: Exception) -> None:
+        log.warning("model data collection: %s", error)
+
+    def collect(self, scored: Scored) -> None:
+        if not self.enabled:
+            return
+        pixels = scored.model_input.reshape(len(scored.model_input), -1).astype(int)
+        context = self.inputs.collect(pd.DataFrame({"pixels": pixels.tolist()}))
+        outputs = pd.DataFrame(scored.reply()["predictions"])
+        self.outputs.collect(outputs, context)
+
+
+def read_collected(sink: str | Path) -> pd.DataFrame:
+    """The local sink as one row per image: request time and id, pixels and prediction."""
+    records = [json.loads(line) for line in Path(sink).read_text(encoding="utf-8").splitlines()]
+    frames = {}
+    for collection in ("model_inputs", "model_outputs"):
+        rows = [
+            {"time": r["time"], "correlation_id": r["correlation_id"], "position": i, **item}
+            for r in records
+            if r["collection"] == collection
+            for i, item in enumerate(r["data"])
+        ]
+        frames[collection] = pd.DataFrame(rows)
+    return frames["model_inputs"].merge(
+        frames["model_outputs"], on=["time", "correlation_id", "position"]
+    )

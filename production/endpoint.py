@@ -1,0 +1,168 @@
+"""A local endpoint: the Azure ML inference server running a bundle on 127.0.0.1.
+
+This is the server that runs inside a managed online endpoint's container. Its own
+``azmlinfsrv`` command binds 0.0.0.0; here gunicorn runs the same app bound to loopback,
+with the environment variables Azure ML would set.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+APP = "azureml_inference_server_http.server.entry:app"
+
+
+class EndpointError(RuntimeError):
+    """The local endpoint did not come up."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_environment(bundle: Path, collect_to: Path | None = None) -> dict[str, str]:
+    """What Azure ML sets for a deployment, pointed at the bundle's folders."""
+    code = (bundle / "code").resolve()
+    model_dir = next((bundle / "model").glob("*/*/model.onnx")).parent
+    env = {
+        **os.environ,
+        "AZUREML_MODEL_DIR": str(model_dir.resolve()),
+        "AZUREML_ENTRY_SCRIPT": str(code / "score.py"),
+        "AML_APP_ROOT": str(code),
+        "PYTHONPATH": str(code),  # the bundle's own copy of the code, as in the cloud
+    }
+    if collect_to:
+        env["MODEL_DATA_SINK"] = str(Path(collect_to).resolve())
+    return env
+
+
+class LocalEndpoint:
+    """Start with ``with LocalEndpoint(bundle) as endpoint:``; stops cleanly on exit."""
+
+    def __init__(
+        self,
+        bundle: str | Path,
+        port: int | None = None,  # None: any free port
+        workers: int = 1,
+        collect_to: str | Path | None = None,
+        log_file: str | Path | None = None,
+    ):
+        self.bundle = Path(bundle)
+        if not (self.bundle / "code" / "score.py").is_file():
+            raise FileNotFoundError(f"{self.bundle} is not a bundle (no code/score.py)")
+        self.port, self.workers = port or free_port(), workers
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.collect_to = Path(collect_to) if collect_to else None
+        self.log_file = Path(log_file) if log_file else self.bundle / "server.log"
+        self.process: subprocess.Popen | None = None
+        self.startup_seconds: float | None = None
+
+    def start(self, timeout: float = 60) -> LocalEndpoint:
+        """Start the server and wait until it answers a real scoring request."""
+        command = [
+            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers), "--timeout", "300", APP,
+        ]  # fmt: skip
+        started = time.perf_counter()
+        with self.log_file.open("w") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=server_environment(self.bundle, self.collect_to),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_until_ready(started + timeout)
+        self.startup_seconds = time.perf_counter() - started
+        return self
+
+    def _wait_until_ready(self, deadline: float) -> None:
+        sample = json.loads((self.bundle / "sample-request.json").read_text())
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise EndpointError(f"the server exited; see {self.log_file}:\n{self._log_tail()}")
+            try:
+                status, _ = self.post(sample, timeout=5)
+                if status == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise EndpointError(f"no answer from {self.url} in time; see {self.log_file}")
+
+    def _log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_file.read_text().splitlines()[-lines:])
+
+    def post(self, body, timeout: float = 30, path: str = "/score") -> tuple[int, dict]:
+        """POST a JSON body (or raw bytes); return the status and the decoded JSON reply."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path, data=data, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            text = error.read()
+            try:
+                return error.code, json.loads(text)
+            except ValueError:
+                return error.code, {"error": text.decode(errors="replace")}
+
+    def get(self, path: str, timeout: float = 10) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def load_test(self, body: dict, requests: int) -> dict[str, float]:
+        """Sequential requests from one client: req/s and latency p50/p99 in milliseconds."""
+        payload = json.dumps(body).encode()
+        latencies = []
+        started = time.perf_counter()
+        for _ in range(requests):
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            begin = time.perf_counter()
+            connection.request("POST", "/score", payload, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            latencies.append((time.perf_counter() - begin) * 1000)
+            connection.close()
+            if response.status != 200:
+                raise EndpointError(f"load test request failed with {response.status}")
+        latencies.sort()
+        return {
+            "req/s": requests / (time.perf_counter() - started),
+            "p50 ms": statistics.median(latencies),
+            "p99 ms": latencies[min(len(latencies) - 1, round(0.99 * len(latencies)))],
+        }
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # gunicorn stops its workers
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def __enter__(self) -> LocalEndpoint:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

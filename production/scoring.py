@@ -1,0 +1,140 @@
+"""The scoring logic behind score.py: request validation, preprocessing, the model, replies.
+
+Everything a client can get wrong is a ``ScoringError`` carrying a 4xx status and a reason;
+anything else is a bug and surfaces as a 5xx. The model runs in ONNX Runtime, so the endpoint
+starts in about a second and answers single images in well under a millisecond of compute;
+preprocessing is the training's own ``to_model_input`` (no second implementation).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from PIL import Image, UnidentifiedImageError
+
+from data_science.preprocessing import ImageInputError, to_grayscale, to_model_input
+
+MAX_BATCH = int(os.environ.get("SCORE_MAX_BATCH", "256"))
+MAX_BODY_BYTES = int(os.environ.get("SCORE_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
+MAX_IMAGE_SIDE = int(os.environ.get("SCORE_MAX_IMAGE_SIDE", "1024"))
+MODEL_FILE = "model.onnx"
+LABELS_FILE = "labels.json"
+
+
+class ScoringError(ValueError):
+    """A client error: the request cannot be scored as sent."""
+
+    def __init__(self, reason: str, status: int = 400):
+        super().__init__(reason)
+        self.status = status
+
+
+def decode_image(item, index: int) -> np.ndarray:
+    """One image of the request: nested lists of pixel values, or a base64 PNG/JPEG string."""
+    if isinstance(item, str):
+        return _decode_base64(item, index)
+    if not isinstance(item, list):
+        raise ScoringError(f"image {index}: expected nested lists of numbers or a base64 string")
+    try:
+        pixels = np.asarray(item)
+    except ValueError:
+        raise ScoringError(f"image {index}: rows of different lengths") from None
+    if pixels.dtype.kind not in "iuf":
+        raise ScoringError(f"image {index}: pixels must be numbers (got {pixels.dtype.kind!r})")
+    return pixels
+
+
+def _decode_base64(text: str, index: int) -> np.ndarray:
+    payload = text.split(",", 1)[1] if text.startswith("data:") else text
+    try:
+        raw = base64.b64decode(payload, validate=True)
+        with Image.open(io.BytesIO(raw)) as image:
+            if max(image.size) > MAX_IMAGE_SIDE:
+                raise ScoringError(f"image {index}: {image.size} exceeds {MAX_IMAGE_SIDE} pixels")
+            return np.asarray(image.convert("L"))
+    except (binascii.Error, UnidentifiedImageError, OSError) as err:
+        raise ScoringError(f"image {index}: not a base64-encoded PNG or JPEG ({err})") from None
+
+
+def decode_batch(data, content_length: int | None = None) -> list[np.ndarray]:
+    """Validate the request's ``data`` field and decode every image in it."""
+    if content_length is not None and content_length > MAX_BODY_BYTES:
+        raise ScoringError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
+    if not isinstance(data, list):
+        raise ScoringError("'data' must be a list of images")
+    if not data:
+        raise ScoringError("'data' is empty: send at least one image")
+    if len(data) > MAX_BATCH:
+        raise ScoringError(f"batch of {len(data)} images is over the limit of {MAX_BATCH}", 413)
+    images = [decode_image(item, index) for index, item in enumerate(data)]
+    for index, image in enumerate(images):
+        if image.ndim not in (2, 3) or max(image.shape, default=0) > MAX_IMAGE_SIDE:
+            raise ScoringError(
+                f"image {index}: shape {image.shape}; expected (H, W) or (H, W, C) "
+                f"with sides up to {MAX_IMAGE_SIDE}"
+            )
+        try:
+            to_grayscale(image)  # the preprocessing's own checks, reported with the index
+        except ImageInputError as err:
+            raise ScoringError(f"image {index}: {err}") from None
+    return images
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One scored request: what the model saw and what it answered."""
+
+    model_input: np.ndarray  # (N, 28, 28, 1), after the shared preprocessing
+    probabilities: np.ndarray  # (N, classes)
+    class_names: list[str]
+
+    def reply(self) -> dict:
+        """Per image: the label, its confidence and the probabilities of every class."""
+        return {
+            "predictions": [
+                {
+                    "label": self.class_names[int(row.argmax())],
+                    "confidence": round(float(row.max()), 6),
+                    "probabilities": [round(float(p), 6) for p in row],
+                }
+                for row in self.probabilities
+            ]
+        }
+
+
+@dataclass
+class Scorer:
+    """An ONNX model and its class names, answering batches of raw images."""
+
+    session: onnxruntime.InferenceSession
+    class_names: list[str]
+
+    @classmethod
+    def from_model_dir(cls, model_dir: str | Path) -> Scorer:
+        """Load the model from a folder (searched recursively, as Azure ML nests it)."""
+        found = sorted(Path(model_dir).rglob(MODEL_FILE))
+        if not found:
+            raise FileNotFoundError(f"no {MODEL_FILE} under {model_dir}")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # one request per worker: threads only add latency
+        session = onnxruntime.InferenceSession(
+            str(found[0]), options, providers=["CPUExecutionProvider"]
+        )
+        return cls(session, json.loads(found[0].with_name(LABELS_FILE).read_text()))
+
+    def probabilities(self, model_input: np.ndarray) -> np.ndarray:
+        feed = {self.session.get_inputs()[0].name: model_input}
+        return self.session.run(None, feed)[0]
+
+    def score(self, data, content_length: int | None = None) -> Scored:
+        """Validate, preprocess and score one request's ``data``."""
+        model_input = to_model_input(decode_batch(data, content_length))
+        return Scored(model_input, self.probabilities(model_input), self.class_names)

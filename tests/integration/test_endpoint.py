@@ -1,0 +1,183 @@
+"""score.py served for real: the Azure ML inference server under gunicorn on 127.0.0.1."""
+
+import base64
+import io
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from data_science.mnist import load_mnist
+from data_science.model import build_cnn, compile_for_training, keras
+from data_science.preprocessing import to_model_input
+from data_science.train import TrainConfig, mnist_training_set
+from production.bundle import build_bundle
+from production.collect import read_collected
+from production.endpoint import LocalEndpoint
+
+pytestmark = pytest.mark.integration
+MAX_BATCH, MAX_BODY = 8, 200_000
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small real model (a few seconds of training) and its test digits."""
+    keras.utils.set_random_seed(0)
+    data = mnist_training_set(TrainConfig(max_train_samples=2000), progress=False)
+    model = compile_for_training(build_cnn(), 3e-3, total_steps=126)
+    labels = keras.utils.to_categorical(data.y_train)
+    model.fit(data.x_train, labels, batch_size=32, epochs=2, verbose=0)
+    return model, data
+
+
+@pytest.fixture(scope="module")
+def endpoint(trained, tmp_path_factory):
+    model, _ = trained
+    bundle = build_bundle(model, tmp_path_factory.mktemp("bundle") / "b")
+    sink = bundle.parent / "collected.jsonl"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCORE_MAX_BATCH", str(MAX_BATCH))
+        patch.setenv("SCORE_MAX_BODY_BYTES", str(MAX_BODY))
+        server = LocalEndpoint(bundle, collect_to=sink).start()
+    yield server
+    server.stop()
+
+
+def png_base64(image: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_health_and_openapi(endpoint):
+    assert endpoint.get("/") == (200, b"Healthy")
+    status, body = endpoint.get("/swagger.json")
+    spec = json.loads(body)
+    assert status == 200 and "/score" in spec["paths"]
+    assert "data" in json.dumps(spec["definitions"]["ServiceInput"])
+
+
+def test_predictions_match_the_trained_model(endpoint, trained):
+    model, _ = trained
+    digits = load_raw_test_digits(40)
+    status, reply = endpoint.post({"data": digits.tolist()[:MAX_BATCH]})
+    assert status == 200
+    expected = model(to_model_input(digits[:MAX_BATCH]), training=False).numpy()
+    served = np.array([p["probabilities"] for p in reply["predictions"]])
+    np.testing.assert_allclose(served, expected, atol=1e-4)
+    labels = [int(p["label"]) for p in reply["predictions"]]
+    assert labels == expected.argmax(axis=1).tolist()
+
+
+def load_raw_test_digits(count: int) -> np.ndarray:
+    return load_mnist("sample").x_test[:count]
+
+
+def test_known_digits_are_recognised(endpoint):
+    data = load_mnist("sample")
+    correct = 0
+    for start in range(0, 64, MAX_BATCH):
+        batch = data.x_test[start : start + MAX_BATCH]
+        _, reply = endpoint.post({"data": batch.tolist()})
+        labels = [int(p["label"]) for p in reply["predictions"]]
+        correct += sum(np.array(labels) == data.y_test[start : start + MAX_BATCH])
+    assert correct / 64 >= 0.8
+
+
+def test_png_and_other_sizes_and_polarity_give_the_same_answer(endpoint):
+    digit = load_raw_test_digits(1)[0]
+    scan = 255 - np.kron(digit, np.ones((3, 3), np.uint8))  # 84x84, dark ink on light paper
+    _, as_list = endpoint.post({"data": [digit.tolist()]})
+    _, as_png = endpoint.post({"data": [png_base64(digit), png_base64(scan)]})
+    labels = {p["label"] for p in as_list["predictions"] + as_png["predictions"]}
+    assert len(labels) == 1
+
+
+BAD_REQUESTS = {
+    "malformed JSON": b'{"data": [[[0, 1]]',
+    "not a JSON object": b"[1, 2, 3]",
+    "missing field": {"images": [[[0]]]},
+    "data not a list": {"data": "seven"},
+    "empty batch": {"data": []},
+    "1-D image": {"data": [[0, 1, 2, 3]]},
+    "4-D image": {"data": [[[[[0]]]]]},
+    "ragged rows": {"data": [[[0, 1], [2]]]},
+    "non-numeric pixels": {"data": [[["a", "b"], ["c", "d"]]]},
+    "null pixels": {"data": [[[None, 1], [2, 3]]]},
+    "booleans": {"data": [[[True, False], [False, True]]]},
+    "NaN": b'{"data": [[[NaN, 1], [2, 3]]]}',
+    "negative pixels": {"data": [[[-5, 1], [2, 3]]]},
+    "bad base64": {"data": ["not base64 at all!"]},
+    "base64 of a non-image": {"data": [base64.b64encode(b"hello").decode()]},
+    "image too large": {"data": [np.zeros((1100, 2), int).tolist()]},
+    "batch over the limit": {"data": [[[0]]] * (MAX_BATCH + 1)},
+    "body over the limit": {"data": [np.zeros((280, 280), int).tolist()]},
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_bad_requests_get_a_4xx_with_a_reason(endpoint, case):
+    status, reply = endpoint.post(BAD_REQUESTS[case])
+    assert 400 <= status < 500, (case, status, reply)
+    assert reply.get("error") or reply.get("message")
+
+
+def test_wrong_content_type_is_415(endpoint):
+    request = urllib.request.Request(endpoint.url + "/score", data=b"x", method="POST")
+    request.add_header("Content-Type", "text/plain")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    assert error.value.code == 415
+
+
+def random_json(rng: random.Random, depth: int = 0):
+    """A random JSON value, biased towards image-like nested lists."""
+    kinds = ["int", "float", "str", "null", "bool", "list", "list", "dict"]
+    kind = rng.choice(kinds if depth < 4 else kinds[:5])
+    if kind == "list":
+        return [random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    if kind == "dict":
+        return {rng.choice(["data", "x", ""]): random_json(rng, depth + 1)}
+    return {
+        "int": lambda: rng.randint(-300, 300),
+        "float": lambda: rng.uniform(-2, 300),
+        "str": lambda: rng.choice(["", "abc", "iVBORw0KGgo=", "data:image/png;base64,xx"]),
+        "null": lambda: None,
+        "bool": lambda: rng.random() < 0.5,
+    }[kind]()
+
+
+def test_schema_driven_fuzz_finds_no_server_error(endpoint):
+    rng = random.Random(0)
+    sample = {"data": [np.zeros((5, 5), int).tolist()]}
+    for _ in range(300):
+        body = rng.choice([{"data": random_json(rng)}, random_json(rng), sample])
+        status, reply = endpoint.post(body)
+        assert status < 500, (body, status, reply)
+    assert endpoint.post(sample)[0] == 200  # still serving
+
+
+def test_collected_model_data(endpoint):
+    endpoint.post({"data": load_raw_test_digits(3).tolist()})
+    time.sleep(1)  # the collector sends from a background worker
+    collected = read_collected(endpoint.collect_to)
+    assert len(collected) >= 3
+    assert len(collected["pixels"].iloc[-1]) == 28 * 28
+    assert {"label", "confidence", "probabilities"} <= set(collected.columns)
+
+
+def test_bundle_yaml_loads_with_the_azure_ml_sdk(endpoint):
+    from azure.ai.ml import load_online_deployment, load_online_endpoint
+
+    online_endpoint = load_online_endpoint(endpoint.bundle / "endpoint.yml")
+    deployment = load_online_deployment(endpoint.bundle / "deployment.yml")
+    assert online_endpoint.auth_mode == "key"
+    assert deployment.endpoint_name == online_endpoint.name
+    assert deployment.code_configuration.scoring_script == "score.py"
+    assert (endpoint.bundle / deployment.code_configuration.code / "score.py").is_file()
+    assert (endpoint.bundle / "conda.yml").is_file() and deployment.instance_count == 1
