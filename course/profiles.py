@@ -19,7 +19,7 @@ PROFILES: dict[str, Profile] = {
             "max_train_samples": 2000,
             "batch_size": 32,
         },
-        "notebooks": {},
+        "notebooks": {"03": {"max_trials": 3, "extra_seeds": 0}},
     },
     "default": {"timeout": 900, "parameters": {"data_source": "sample"}, "notebooks": {}},
     "full": {"timeout": 3600, "parameters": {"data_source": "full"}, "notebooks": {}},

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import mlflow
@@ -35,6 +37,7 @@ from data_science.tracking import (
 
 EXPERIMENT = "mnist-local"
 MODEL_NAME = "mnist-cnn"
+MODEL_PACKAGES = ("mlflow", "keras", "numpy", "tensorflow-cpu")  # what a saved model imports
 
 
 @dataclass
@@ -58,11 +61,11 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     run_id: str
-    model_uri: str  # models:/<name>/<version>
-    model_version: str
+    model_uri: str  # models:/<name>/<version>, or runs:/<run id>/model when not registered
+    model_version: str | None  # None when not registered
     evaluation: Evaluation
     history: pd.DataFrame  # one row per epoch
-    promotion: PromotionDecision
+    promotion: PromotionDecision | None  # None when not registered
     data_digest: str
     train_seconds: float
     test_images: np.ndarray  # the preprocessed test images, for plots
@@ -139,11 +142,16 @@ def train_on(
     experiment: str = EXPERIMENT,
     model_name: str = MODEL_NAME,
     progress: bool = True,
+    register: bool = True,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainResult:
     """Train, evaluate, track and register a model on any prepared training set.
 
     The last ``validation_fraction`` of the (shuffled) training set is held out for
-    validation; ``config``'s data fields are logged but not read here.
+    validation; ``config``'s data fields are logged but not read here. With
+    ``register=False`` the model is logged to the run but neither registered nor promoted
+    (a search trial). Inside an active MLflow run the run is nested under it. Extra Keras
+    ``callbacks`` (early stopping, say) run after the tracking ones.
     """
     output = Path(output)
     keras.utils.set_random_seed(config.seed)
@@ -169,7 +177,8 @@ def train_on(
     compile_for_training(model, config.learning_rate, steps, config.label_smoothing)
 
     experiment_id = use_tracking(output, experiment)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    nested = mlflow.active_run() is not None
+    with mlflow.start_run(experiment_id=experiment_id, nested=nested) as run:
         mlflow.log_params({**asdict(config), "parameters": model.count_params()})
         mlflow.log_params({"data_digest": data.digest, "train_size": len(x_fit)})
         mlflow.log_params({"classes": ",".join(data.class_names)})
@@ -185,20 +194,27 @@ def train_on(
             callbacks=[
                 EpochProgress(config.epochs, progress),
                 keras.callbacks.TensorBoard(output / "tensorboard" / run.info.run_id),
+                *callbacks,
             ],
         )
         train_seconds = time.perf_counter() - started
         evaluation = evaluate_model(model, data.x_test, data.y_test, data.class_names)
         history = pd.DataFrame(fit.history).rename_axis("epoch")
         log_evaluation(evaluation, history, data.x_test, train_seconds)
-        version = log_and_register(model, data.x_test[:2], evaluation, output, model_name)
-        champion = champion_score(model_name, data)
-        promotion = decide_promotion(model_name, version, evaluation.accuracy, champion)
-        apply_promotion(promotion)
-        mlflow.set_tags({"promoted": promotion.promoted, "promotion": promotion.reason})
+        version = log_and_register(
+            model, data.x_test[:2], evaluation, output, model_name if register else None
+        )
+        promotion = None
+        if version:
+            champion = champion_score(model_name, data)
+            promotion = decide_promotion(model_name, version, evaluation.accuracy, champion)
+            apply_promotion(promotion)
+            mlflow.set_tags({"promoted": promotion.promoted, "promotion": promotion.reason})
     return TrainResult(
         run_id=run.info.run_id,
-        model_uri=f"models:/{model_name}/{version}",
+        model_uri=f"models:/{model_name}/{version}"
+        if version
+        else f"runs:/{run.info.run_id}/model",
         model_version=version,
         evaluation=evaluation,
         history=history,
@@ -207,6 +223,20 @@ def train_on(
         train_seconds=train_seconds,
         test_images=data.x_test,
     )
+
+
+def ensure_champion(
+    output: str | Path,
+    config: TrainConfig | None = None,
+    model_name: str = MODEL_NAME,
+    progress: bool = True,
+) -> str:
+    """The champion's URI in the run folder's registry; trains one first if there is none
+    (so a notebook that serves the champion also runs on its own)."""
+    use_tracking(output, EXPERIMENT)
+    if champion_version(model_name) is None:
+        train(config or TrainConfig(epochs=2, max_train_samples=2000), output, progress=progress)
+    return f"models:/{model_name}@champion"
 
 
 def log_evaluation(
@@ -225,10 +255,10 @@ def log_evaluation(
 
 
 def log_and_register(
-    model, example: np.ndarray, evaluation: Evaluation, output: Path, model_name: str
-) -> str:
+    model, example: np.ndarray, evaluation: Evaluation, output: Path, model_name: str | None
+) -> str | None:
     """Save the model in MLflow format under ``output/models/<run id>``, log it to the
-    active run and register it; return the new version.
+    active run and register it unless ``model_name`` is None; return the new version.
 
     Saving first and logging the folder sidesteps ``mlflow.keras.log_model``, which fails
     when given an input example (mlflow issue 16183).
@@ -241,9 +271,18 @@ def log_and_register(
         str(path),
         signature=mlflow.models.infer_signature(example, evaluation.probabilities[:2]),
         input_example=example,
+        pip_requirements=model_requirements(),
     )
     mlflow.log_artifacts(str(path), "model")
+    if model_name is None:
+        return None
     return str(mlflow.register_model(f"runs:/{run_id}/model", model_name).version)
+
+
+def model_requirements() -> list[str]:
+    """A saved model's pip requirements pinned to the installed versions: the list MLflow
+    infers by loading the model in a subprocess, which takes half a minute."""
+    return [f"{name}=={installed_version(name)}" for name in MODEL_PACKAGES]
 
 
 def champion_score(model_name: str, data: TrainingSet) -> tuple[str, float] | None:
@@ -255,13 +294,21 @@ def champion_score(model_name: str, data: TrainingSet) -> tuple[str, float] | No
     return str(champion.version), evaluate_model(model, data.x_test, data.y_test).accuracy
 
 
+def parse_flag(text: str) -> bool:
+    """``true``/``false`` in any case: an Azure ML job passes booleans as text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     defaults = TrainConfig()
     for field in fields(TrainConfig):
         flag, default = "--" + field.name.replace("_", "-"), getattr(defaults, field.name)
-        if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        if isinstance(default, bool):  # --augment, --augment false (as jobs pass it), --no-augment
+            parser.add_argument(flag, nargs="?", const=True, default=default, type=parse_flag)
+            parser.add_argument(flag.replace("--", "--no-"), dest=field.name, action="store_false")
         else:
             kind = {"data_dir": str, "max_train_samples": int}.get(field.name, type(default))
             parser.add_argument(flag, type=kind, default=default)

@@ -1,0 +1,182 @@
+"""Promotion with evidence: the search's winner is registered, measured against the
+current champion on the same test set, promoted only if it wins by the stated margin, and
+the decision is written up as a model card (Markdown) kept with the run and the model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+
+from data_science.evaluate import Evaluation, evaluate_model
+from data_science.search import SearchResult, Trial
+from data_science.tracking import PromotionDecision, apply_promotion, decide_promotion
+from data_science.train import MODEL_NAME, TrainingSet, champion_score
+
+INTENDED_USE = (
+    "Classifying one handwritten digit (0-9) per image, after the shared preprocessing "
+    "`normalise_digit`: crops of forms, scans and PDF pages. A teaching model for the course."
+)
+LIMITS = (
+    "Knows only the ten Western Arabic digits: any other image (letters, other scripts such "
+    "as Devanagari or Japanese digits, blank crops) still gets one of ten answers, often "
+    "with high confidence. No reject option; no calibration check beyond the test set.",
+    "Trained and tested on MNIST-style digits (white ink on black, centred); accuracy on "
+    "other handwriting populations is unmeasured.",
+)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    decision: PromotionDecision
+    trial: Trial  # the candidate
+    evaluation: Evaluation  # the registered candidate on the test set
+    card: str  # the model card, Markdown
+    card_path: Path
+
+
+def promote_with_evidence(
+    search: SearchResult,
+    data: TrainingSet,
+    output: str | Path,
+    model_name: str = MODEL_NAME,
+    margin: float = 0.0,
+    candidate: Trial | None = None,
+) -> Promotion:
+    """Register ``candidate`` (the search's best trial by default) and give it the
+    champion alias only if its test accuracy beats the champion's, on ``data``'s test set,
+    by more than ``margin``. The model card goes to ``output/model_cards/``, to the search's
+    parent run and into the model version's description."""
+    trial = candidate or search.best
+    model = mlflow.keras.load_model(f"runs:/{trial.run_id}/model")
+    evaluation = evaluate_model(model, data.x_test, data.y_test, data.class_names)
+    champion = champion_score(model_name, data)
+    version = mlflow.register_model(f"runs:/{trial.run_id}/model", model_name).version
+    decision = decide_promotion(model_name, str(version), evaluation.accuracy, champion, margin)
+    apply_promotion(decision)
+
+    card = model_card(decision, trial, evaluation, search, data)
+    card_path = Path(output) / "model_cards" / f"{model_name}-v{version}.md"
+    card_path.parent.mkdir(parents=True, exist_ok=True)
+    card_path.write_text(card)
+    client = MlflowClient()
+    client.log_artifact(search.parent_run_id, str(card_path), "model_card")
+    client.update_model_version(model_name, str(version), description=card)
+    for key, value in {
+        "promoted": decision.promoted,
+        "promotion": decision.reason,
+        "candidate_version": version,
+    }.items():
+        client.set_tag(search.parent_run_id, key, value)
+    return Promotion(decision, trial, evaluation, card, card_path)
+
+
+def standard_error(accuracy: float, count: int) -> float:
+    """The binomial standard error of an accuracy measured on ``count`` examples."""
+    return math.sqrt(accuracy * (1 - accuracy) / count)
+
+
+def model_card(
+    decision: PromotionDecision,
+    trial: Trial,
+    evaluation: Evaluation,
+    search: SearchResult,
+    data: TrainingSet,
+) -> str:
+    """The model card: decision, model, data, metrics, weak spots, intended use, limits."""
+    n_test = len(evaluation.labels)
+    error = standard_error(evaluation.accuracy, n_test)
+    verdict = "Promoted to `champion`" if decision.promoted else "Not promoted"
+    params = pd.DataFrame(
+        {"value": trial.params.values()}, pd.Index(trial.params, name="parameter")
+    )
+    lines = [
+        f"# Model card: {decision.model_name} v{decision.candidate_version}",
+        "",
+        "## Decision",
+        "",
+        f"**{verdict}**: {decision.reason}.",
+        "",
+        markdown_table(decision.as_table()),
+        "",
+        f"Stated margin: {decision.margin:.4f}. One test image is {1 / n_test:.4f} of accuracy;",
+        f"the candidate's standard error on {n_test:,} test images is ±{error:.4f}.",
+        "",
+        "## Model",
+        "",
+        f"Trial {trial.number} of a {search.sampler} search of {len(search.trials)} trials "
+        f"({search.seconds:.0f} s), MLflow run `{trial.run_id}`, "
+        f"search run `{search.parent_run_id}`; seed {trial.seed}, {trial.epochs} epochs.",
+        "",
+        markdown_table(params),
+        "",
+        "## Data",
+        "",
+        f"- source: {data.source}",
+        f"- content digest: `{data.digest}`",
+        f"- {len(data.x_train):,} training images (validation split from them), "
+        f"{n_test:,} test images",
+        "",
+        "## Metrics",
+        "",
+        f"- validation accuracy (used to choose the trial): {trial.val_accuracy:.4f}",
+        f"- test accuracy (used only to decide the promotion): {evaluation.accuracy:.4f} "
+        f"± {error:.4f}",
+        *seed_spread_lines(search, trial),
+        "",
+        "## Weak spots",
+        "",
+        markdown_table(weak_spots(evaluation)),
+        "",
+        "## Intended use",
+        "",
+        INTENDED_USE,
+        "",
+        "## Limits",
+        "",
+        *(f"- {limit}" for limit in LIMITS),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def seed_spread_lines(search: SearchResult, trial: Trial) -> list[str]:
+    spread = search.seed_spread()
+    if trial.number not in spread.index:
+        return ["- seed spread: not measured (no extra seeds in this search)"]
+    row = spread.loc[trial.number]
+    return [
+        f"- over {int(row.seeds)} seeds: test accuracy {row.test_mean:.4f} ± {row.test_std:.4f} "
+        f"(range {row.test_min:.4f} to {row.test_max:.4f})"
+    ]
+
+
+def weak_spots(evaluation: Evaluation, count: int = 3):
+    """The ``count`` classes with the lowest F1, and what they are most often taken for."""
+    worst = evaluation.per_class.nsmallest(count, "f1")[["precision", "recall", "f1"]]
+    names = evaluation.class_names
+    confusion = evaluation.confusion.copy()
+    confusion[range(len(names)), range(len(names))] = 0  # errors only
+    worst["most often taken for"] = [
+        names[confusion[names.index(label)].argmax()] for label in worst.index
+    ]
+    return worst
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A small data frame as a Markdown table; floats with four significant digits."""
+
+    def cell(value) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    header = [frame.index.name or "", *frame.columns]
+    rows = [
+        [cell(index), *map(cell, row)]
+        for index, row in zip(frame.index, frame.to_numpy(), strict=True)
+    ]
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(map(str, line)) + " |" for line in lines)
