@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= default
 
-.PHONY: install course test lint format lab mlflow-ui clean
+.PHONY: install course test lint format lab serve mlflow-ui clean
 
 install: $(STAMP)
 
@@ -30,6 +30,12 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Bundle the champion of a run folder (RUN=..., default runs/notebooks) and serve it locally.
+serve: install
+	@bundle=runs/bundles/$$(date +%Y%m%d-%H%M%S); \
+	$(BIN)/python -m production bundle --run-dir $(or $(RUN),runs/notebooks) --out $$bundle && \
+	$(BIN)/python -m production serve $$bundle --port 5001 --collect $$bundle/collected.jsonl
 
 # JupyterLab on the course notebooks (installed on first use).
 lab: install

@@ -12,28 +12,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from importlib import metadata
 from pathlib import Path
-
-import yaml
 
 import data_science
 import production
+from cloud.assets import deployment_spec, endpoint_spec, serving_environment
+from cloud.yaml_io import write_yaml
 from data_science.mnist import load_mnist
 from data_science.model import inference_model, keras
-
-SERVING_PACKAGES = [
-    "azureml-inference-server-http",
-    "inference-schema",
-    "azureml-ai-monitoring",
-    "onnxruntime",
-    "numpy",
-    "pandas",
-    "pillow",
-    "tqdm",
-]
-BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest"
-SCHEMA = "https://azuremlschemas.azureedge.net/latest/{}.schema.json"
 
 
 def export_onnx(model: keras.Model, path: Path) -> None:
@@ -45,50 +31,6 @@ def export_onnx(model: keras.Model, path: Path) -> None:
     spec = (tf.TensorSpec((None, *serving.input_shape[1:]), tf.float32, name="image"),)
     function = tf.function(lambda images: serving(images, training=False), input_signature=spec)
     tf2onnx.convert.from_function(function, input_signature=spec, output_path=str(path))
-
-
-def serving_environment(name: str) -> dict:
-    """A conda file that pins the serving packages at the versions installed here."""
-    pins = [f"{package}=={metadata.version(package)}" for package in SERVING_PACKAGES]
-    return {
-        "name": name,
-        "channels": ["conda-forge"],
-        "dependencies": ["python=3.11", "pip", {"pip": pins}],
-    }
-
-
-def endpoint_spec(endpoint: str) -> dict:
-    return {
-        "$schema": SCHEMA.format("managedOnlineEndpoint"),
-        "name": endpoint,
-        "auth_mode": "key",
-        "description": "Handwritten digit classifier (MLOps course kit)",
-    }
-
-
-def deployment_spec(endpoint: str, deployment: str, instance_type: str, count: int) -> dict:
-    """A managed online deployment of this bundle (paths relative to the YAML file)."""
-    probe = {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30}
-    return {
-        "$schema": SCHEMA.format("managedOnlineDeployment"),
-        "name": deployment,
-        "endpoint_name": endpoint,
-        "model": {"path": "model"},
-        "code_configuration": {"code": "code", "scoring_script": "score.py"},
-        "environment": {"image": BASE_IMAGE, "conda_file": "conda.yml"},
-        "instance_type": instance_type,
-        "instance_count": count,
-        "request_settings": {"request_timeout_ms": 5000, "max_concurrent_requests_per_instance": 2},
-        "liveness_probe": dict(probe),
-        "readiness_probe": dict(probe),
-        "environment_variables": {"SCORE_MAX_BATCH": "256"},
-        "data_collector": {
-            "collections": {
-                "model_inputs": {"enabled": "true"},
-                "model_outputs": {"enabled": "true"},
-            }
-        },
-    }
 
 
 def sample_request(count: int = 2) -> dict:
@@ -104,10 +46,6 @@ def copy_code(target: Path) -> None:
         source = Path(package.__file__).parent
         shutil.copytree(source, target / source.name, ignore=ignore)
     shutil.copy(Path(production.__file__).parent / "score.py", target / "score.py")
-
-
-def write_yaml(path: Path, spec: dict) -> None:
-    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
 
 
 def build_bundle(

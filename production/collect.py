@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 from azureml.ai.monitoring import Collector
+from azureml.ai.monitoring.context import BasicCorrelationContext
 
 from production.scoring import Scored
 
@@ -66,11 +67,13 @@ class ModelDataCollector:
     def _warn(error: Exception) -> None:
         log.warning("model data collection: %s", error)
 
-    def collect(self, scored: Scored) -> None:
+    def collect(self, scored: Scored, request_id: str | None = None) -> None:
+        """Record one request; ``request_id`` (the x-request-id header) correlates the records."""
         if not self.enabled:
             return
         pixels = scored.model_input.reshape(len(scored.model_input), -1).astype(int)
-        context = self.inputs.collect(pd.DataFrame({"pixels": pixels.tolist()}))
+        context = BasicCorrelationContext(id=request_id) if request_id else None
+        context = self.inputs.collect(pd.DataFrame({"pixels": pixels.tolist()}), context)
         outputs = pd.DataFrame(scored.reply()["predictions"])
         self.outputs.collect(outputs, context)
 

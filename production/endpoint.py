@@ -107,12 +107,13 @@ class LocalEndpoint:
     def _log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_file.read_text().splitlines()[-lines:])
 
-    def post(self, body, timeout: float = 30, path: str = "/score") -> tuple[int, dict]:
-        """POST a JSON body (or raw bytes); return the status and the decoded JSON reply."""
+    def post(self, body, timeout: float = 30, request_id: str | None = None) -> tuple[int, dict]:
+        """POST a JSON body (or raw bytes) to /score; return the status and the JSON reply."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.url + path, data=data, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json"}
+        if request_id:
+            headers["x-request-id"] = request_id
+        request = urllib.request.Request(self.url + "/score", data=data, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"{}")

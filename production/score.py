@@ -52,10 +52,11 @@ def init() -> None:
 @input_schema("data", AnyJsonList([SAMPLE_IMAGE]))
 @output_schema(StandardPythonParameterType(SAMPLE_REPLY))
 def run(data, request_headers=None):
-    length = (request_headers or {}).get("Content-Length")
+    headers = {name.lower(): value for name, value in (request_headers or {}).items()}
+    length = headers.get("content-length")
     try:
         scored = scorer.score(data, int(length) if length else None)
     except ScoringError as error:
         return AMLResponse({"error": str(error)}, error.status, json_str=True)
-    collector.collect(scored)
+    collector.collect(scored, headers.get("x-request-id"))
     return scored.reply()

@@ -1,0 +1,319 @@
+"""Drift detectors, side by side, and what they are worth.
+
+Every detector compares a day of production traffic with a reference window drawn from the
+same distribution as clean traffic (a random sample, not the first rows of a file):
+- ``confidence_ks``: KS test on the top softmax probability (prediction drift);
+- ``softmax_ks``: KS tests on each softmax output, Bonferroni-corrected;
+- ``features_ks``: KS tests on the top principal components of the network's penultimate
+  features (input drift in a low-dimensional space), Bonferroni-corrected;
+- ``novelty_binomial``: a per-input novelty score (class-conditional Mahalanobis distance on
+  the penultimate features) flags inputs beyond the reference's 99th percentile; a binomial
+  test asks whether the day has more flagged inputs than 1 %;
+- ``novelty_cusum``: a CUSUM over days of the standardised daily flagged count, which adds
+  up small excesses that no single day shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+DETECTORS = ("confidence_ks", "softmax_ks", "features_ks", "novelty_binomial", "novelty_cusum")
+DAILY_DETECTORS = DETECTORS[:4]
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """What the model makes of a set of inputs: its softmax outputs and penultimate features."""
+
+    probabilities: np.ndarray  # (N, classes)
+    features: np.ndarray  # (N, d)
+
+    def take(self, index: np.ndarray) -> ModelView:
+        return ModelView(self.probabilities[index], self.features[index])
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Inputs the simulator draws from: raw images, true labels and the model's view."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    view: ModelView
+
+
+def pool_of(model, images: np.ndarray, labels: np.ndarray) -> Pool:
+    """A pool of raw images, seen by ``model`` through the endpoint's preprocessing."""
+    from data_science.preprocessing import to_model_input
+
+    return Pool(images, labels, model_view(model, to_model_input(images)))
+
+
+@dataclass
+class DriftMonitor:
+    """Detectors fitted on a reference window."""
+
+    reference: ModelView
+    mean: np.ndarray
+    components: np.ndarray  # (k, d) principal axes of the reference features
+    class_means: np.ndarray  # (classes, d)
+    precision: np.ndarray  # (d, d) inverse of the shared within-class covariance
+    novelty_threshold: float
+    alpha: float = 0.01
+    novelty_quantile: float = 0.99
+    cusum_slack: float = 0.5
+    cusum_limit: float = 5.0
+
+    @classmethod
+    def fit(
+        cls,
+        reference: ModelView,
+        calibration: ModelView,
+        alpha: float = 0.01,
+        components: int = 16,
+        novelty_quantile: float = 0.99,
+    ) -> DriftMonitor:
+        """Fit on ``reference``; set the novelty threshold on separate ``calibration`` data."""
+        mean = reference.features.mean(axis=0)
+        centred = reference.features - mean
+        axes = np.linalg.svd(centred, full_matrices=False)[2][:components]
+        predicted = reference.probabilities.argmax(axis=1)
+        classes = reference.probabilities.shape[1]
+        class_means = np.stack([
+            reference.features[predicted == c].mean(axis=0) if (predicted == c).any() else mean
+            for c in range(classes)
+        ])  # fmt: skip
+        within = reference.features - class_means[predicted]
+        covariance = np.cov(within, rowvar=False) + 1e-3 * np.eye(within.shape[1])
+        precision = np.linalg.inv(covariance)
+        monitor = cls(reference, mean, axes, class_means, precision, np.inf, alpha)
+        monitor.novelty_quantile = novelty_quantile
+        scores = monitor.novelty(calibration)
+        monitor.novelty_threshold = float(np.quantile(scores, novelty_quantile))
+        return monitor
+
+    def novelty(self, view: ModelView) -> np.ndarray:
+        """Mahalanobis distance of each input to the mean of its predicted class."""
+        offset = view.features - self.class_means[view.probabilities.argmax(axis=1)]
+        return np.sqrt(np.einsum("nd,de,ne->n", offset, self.precision, offset))
+
+    def project(self, view: ModelView) -> np.ndarray:
+        return (view.features - self.mean) @ self.components.T
+
+    def day_statistics(self, day: ModelView) -> dict[str, float]:
+        """Each daily detector's p-value for one day, and the day's share of novel inputs."""
+        ref = self.reference
+        confidence = stats.ks_2samp(ref.probabilities.max(1), day.probabilities.max(1)).pvalue
+        softmax = _bonferroni_ks(ref.probabilities, day.probabilities)
+        features = _bonferroni_ks(self.project(ref), self.project(day))
+        flagged = int((self.novelty(day) > self.novelty_threshold).sum())
+        expected = 1 - self.novelty_quantile
+        binomial = stats.binomtest(flagged, len(day.features), expected, "greater").pvalue
+        return {
+            "confidence_ks": confidence,
+            "softmax_ks": softmax,
+            "features_ks": features,
+            "novelty_binomial": binomial,
+            "novel_share": flagged / len(day.features),
+            "n": len(day.features),
+        }
+
+    def monitor_days(self, days: list[ModelView]) -> pd.DataFrame:
+        """One row per day: every detector's p-value (CUSUM: its statistic) and alarm."""
+        rows = [self.day_statistics(day) for day in days]
+        table = pd.DataFrame(rows).rename_axis("day")
+        for name in DAILY_DETECTORS:
+            table[f"{name}_alarm"] = table[name] < self.alpha
+        table["novelty_cusum"] = self.cusum(table["novel_share"], table["n"])
+        table["novelty_cusum_alarm"] = table["novelty_cusum"] > self.cusum_limit
+        return table
+
+    def cusum(self, shares: pd.Series, sizes: pd.Series) -> np.ndarray:
+        """One-sided CUSUM of the standardised daily novel share; restarts after an alarm."""
+        expected = 1 - self.novelty_quantile
+        z = (shares - expected) / np.sqrt(expected * (1 - expected) / sizes)
+        level, levels = 0.0, []
+        for value in z:
+            level = max(0.0, level + value - self.cusum_slack)
+            levels.append(level)
+            if level > self.cusum_limit:
+                level = 0.0
+        return np.array(levels)
+
+
+def _bonferroni_ks(reference: np.ndarray, day: np.ndarray) -> float:
+    """The smallest per-column KS p-value, times the number of columns (capped at 1)."""
+    p_values = [stats.ks_2samp(reference[:, i], day[:, i]).pvalue for i in range(day.shape[1])]
+    return min(1.0, min(p_values) * len(p_values))
+
+
+def days_of(traffic: pd.DataFrame, clean: ModelView, foreign: ModelView) -> list[ModelView]:
+    """The model's view of each simulated day, in day order."""
+    views = []
+    for _, requests in traffic.groupby("day", sort=True):
+        is_foreign = (requests["source"] == "foreign").to_numpy()
+        index = requests["index"].to_numpy()
+        parts = [clean.take(index[~is_foreign]), foreign.take(index[is_foreign])]
+        views.append(
+            ModelView(
+                np.concatenate([p.probabilities for p in parts]),
+                np.concatenate([p.features for p in parts]),
+            )
+        )
+    return views
+
+
+def predictions(traffic: pd.DataFrame, clean: ModelView, foreign: ModelView) -> np.ndarray:
+    """The model's predicted class for every simulated request."""
+    is_foreign = (traffic["source"] == "foreign").to_numpy()
+    index = traffic["index"].to_numpy()
+    predicted = np.empty(len(traffic), np.int64)
+    predicted[is_foreign] = foreign.probabilities.argmax(1)[index[is_foreign]]
+    predicted[~is_foreign] = clean.probabilities.argmax(1)[index[~is_foreign]]
+    return predicted
+
+
+@cache
+def _with_features(model):
+    import keras
+
+    return keras.Model(model.inputs, [model.layers[-1].output, model.layers[-2].output])
+
+
+def model_view(model, images: np.ndarray, batch_size: int = 1024) -> ModelView:
+    """Softmax outputs and penultimate features of a Keras classifier on prepared images."""
+    both = _with_features(model)
+    batches = [
+        both(images[i : i + batch_size], training=False) for i in range(0, len(images), batch_size)
+    ]
+    return ModelView(*(np.concatenate([np.asarray(b[k]) for b in batches]) for k in (0, 1)))
+
+
+def with_outcomes(
+    table: pd.DataFrame, traffic: pd.DataFrame, correct: np.ndarray, monitor: DriftMonitor
+) -> pd.DataFrame:
+    """Add the day's true foreign share and accuracy, and the accuracy drop the novelty
+    detector estimates (every novel input beyond the expected 1 % counted as wrong)."""
+    table = table.copy()
+    days = traffic["day"].to_numpy()
+    is_foreign = traffic["source"].to_numpy() == "foreign"
+    table["foreign_share"] = pd.Series(is_foreign).groupby(days).mean()
+    table["accuracy"] = pd.Series(correct).groupby(days).mean()
+    excess = table["novel_share"] - (1 - monitor.novelty_quantile)
+    table["estimated_accuracy_drop"] = excess.clip(lower=0)
+    return table
+
+
+def simulate_and_monitor(monitor: DriftMonitor, clean: Pool, foreign: Pool, **simulation):
+    """Simulate traffic (``production.traffic.simulate_traffic`` arguments) and monitor it
+    in process: one row per day with every detector, the foreign share and the accuracy."""
+    from production.traffic import simulate_traffic
+
+    traffic = simulate_traffic(clean.labels, foreign.labels, **simulation)
+    table = monitor.monitor_days(days_of(traffic, clean.view, foreign.view))
+    correct = predictions(traffic, clean.view, foreign.view) == traffic["label"].to_numpy()
+    return with_outcomes(table, traffic, correct, monitor)
+
+
+def monitor_replayed(
+    monitor: DriftMonitor, model, inputs_by_day: dict[int, np.ndarray], answered: pd.DataFrame
+) -> pd.DataFrame:
+    """Monitor the collected inputs of replayed days; ``answered`` holds the endpoint's
+    predictions next to the simulated ground truth."""
+    table = monitor.monitor_days([model_view(model, x) for x in inputs_by_day.values()])
+    table.index = pd.Index(list(inputs_by_day), name="day")
+    correct = answered["predicted"].to_numpy() == answered["label"].to_numpy()
+    return with_outcomes(table, answered, correct, monitor)
+
+
+def power_table(
+    monitor: DriftMonitor,
+    clean: Pool,
+    foreign: Pool,
+    contaminations=(0.0, 0.01, 0.02, 0.05, 0.1, 0.25),
+    days: int = 200,
+    requests_per_day: int = 500,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Share of days on which each detector raises an alarm, per contamination level.
+
+    At 0 % it is the false-alarm rate; above, the daily detection power.
+    """
+    rows = {}
+    for contamination in contaminations:
+        table = simulate_and_monitor(
+            monitor, clean, foreign, days=days, requests_per_day=requests_per_day,
+            scenario="sudden", contamination=contamination, onset=0, seed=seed,
+        )  # fmt: skip
+        rows[contamination] = {name: table[f"{name}_alarm"].mean() for name in DETECTORS}
+    return pd.DataFrame(rows).T.rename_axis("contamination")
+
+
+def detection_delays(
+    monitor: DriftMonitor,
+    clean: Pool,
+    foreign: Pool,
+    contamination: float,
+    runs: int = 50,
+    horizon: int = 10,
+    requests_per_day: int = 500,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per detector: the share of runs detected on the first drifted day, within 3 and
+    within 7 days, and the median delay (days after onset; the onset day is day 1)."""
+    first_alarm = {name: [] for name in DETECTORS}
+    for run in range(runs):
+        table = simulate_and_monitor(
+            monitor, clean, foreign, days=horizon, requests_per_day=requests_per_day,
+            scenario="sudden", contamination=contamination, onset=0, seed=seed + run,
+        )  # fmt: skip
+        for name in DETECTORS:
+            alarms = np.flatnonzero(table[f"{name}_alarm"].to_numpy())
+            first_alarm[name].append(alarms[0] + 1 if len(alarms) else np.inf)
+    return pd.DataFrame(
+        {
+            name: {
+                "day 1": np.mean(np.array(delays) <= 1),
+                "within 3 days": np.mean(np.array(delays) <= 3),
+                "within 7 days": np.mean(np.array(delays) <= 7),
+                "median delay": float(np.median(delays)),
+            }
+            for name, delays in first_alarm.items()
+        }
+    ).T
+
+
+def fit_on_split(
+    model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    seed: int = 0,
+    reference: float = 0.4,
+    calibration: float = 0.2,
+) -> tuple[DriftMonitor, Pool]:
+    """Split held-out clean images at random into reference, calibration and the clean
+    traffic pool (so all three share one distribution); fit the monitor."""
+    everything = pool_of(model, images, labels)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    cut1, cut2 = int(reference * len(order)), int((reference + calibration) * len(order))
+    view = everything.view
+    monitor = DriftMonitor.fit(view.take(order[:cut1]), view.take(order[cut1:cut2]))
+    pool = order[cut2:]
+    return monitor, Pool(images[pool], labels[pool], view.take(pool))
+
+
+def compare_sources(monitor: DriftMonitor, pools: dict[str, Pool]) -> pd.DataFrame:
+    """Per source: the model's accuracy and confidence, and the share flagged as novel."""
+    rows = {}
+    for name, pool in pools.items():
+        probabilities = pool.view.probabilities
+        rows[name] = {
+            "accuracy": (probabilities.argmax(1) == pool.labels).mean(),
+            "mean confidence": probabilities.max(1).mean(),
+            "flagged novel": (monitor.novelty(pool.view) > monitor.novelty_threshold).mean(),
+        }
+    return pd.DataFrame(rows).T.round(3)
