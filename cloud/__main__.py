@@ -1,0 +1,64 @@
+"""Azure ML assets of the course, from the command line.
+
+python -m cloud generate --out DIR     write every asset as YAML
+python -m cloud validate DIR           SDK loaders plus the checks they miss
+python -m cloud submit FILE            create it in the configured workspace
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cloud.assets import REFERENCE_DIR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cloud", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("generate", help="write every asset as YAML")
+    command.add_argument("--out", default=str(REFERENCE_DIR))
+    command = commands.add_parser("validate", help="validate a folder of Azure ML YAML")
+    command.add_argument("folder")
+    command = commands.add_parser("submit", help="submit a YAML file to the workspace")
+    command.add_argument("file")
+    args = parser.parse_args(argv)
+    return {"generate": run_generate, "validate": run_validate, "submit": run_submit}[args.command](
+        args
+    )
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from cloud.generate import generate
+
+    written = generate(args.out)
+    print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from cloud.validate import validate_folder
+
+    problems = validate_folder(args.folder)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) in {args.folder}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    from cloud.submit import NotConfigured, SubmissionError, submit
+
+    try:
+        print(submit(args.file))
+    except NotConfigured as error:
+        print(f"not submitted: {error}", file=sys.stderr)
+        return 2
+    except SubmissionError as error:
+        print(f"not submitted: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

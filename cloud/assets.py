@@ -1,0 +1,418 @@
+"""Every Azure ML asset of the course as plain data, ready to be written as YAML.
+
+Paths inside a spec are relative to the YAML file that will hold it; ``code_root`` is the
+repository root seen from that folder (``../..`` from ``cloud/azureml/``). The jobs run the
+same entry points as the local course (``python -m data_science.train …``), uploaded from
+the repository root; ``.amlignore`` there keeps the virtual environment, runs and tests out.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from cloud.yaml_io import schema
+from data_science.search_space import (
+    OBJECTIVE,
+    SEARCH_SPACE,
+    BanditStopping,
+    SearchBudget,
+    space_to_azureml,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = ROOT / "cloud" / "azureml"
+CONDA_FILE = ROOT / "environment.yml"
+BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest"
+ENVIRONMENT = "mnist-course-kit"
+ENVIRONMENT_REF = f"azureml:{ENVIRONMENT}@latest"
+DATA_ASSET = "mnist"
+# Azure Open Datasets' copy of the four official MNIST IDX files.
+MNIST_URL = "https://azureopendatastorage.blob.core.windows.net/mnist/"
+COMPUTE = "azureml:cpu-cluster"
+EXPERIMENT = "mnist-azureml"
+MODEL_NAME = "mnist-cnn"  # the registered model; data_science.train uses the same name
+CANDIDATE_NAME = "mnist-cnn-candidate"  # what pipeline and sweep trials register
+SERVING_MODEL = "mnist-cnn-onnx"  # the bundle's ONNX model, registered for serving
+ONLINE_ENDPOINT = "digits-endpoint"
+BATCH_ENDPOINT = "pdf-digits-batch"
+TRAFFIC = {"blue": 90, "green": 10}  # green: the new model version, on a slice of traffic
+SERVING_PACKAGES = [
+    "azureml-inference-server-http",
+    "inference-schema",
+    "azureml-ai-monitoring",
+    "onnxruntime",
+    "numpy",
+    "pandas",
+    "pillow",
+    "tqdm",
+]
+
+# The training entry point's knobs exposed as job inputs, with the cloud defaults
+# (full MNIST: all 60,000 training digits).
+TRAINING_INPUTS: dict[str, Any] = {
+    "data_source": "full",
+    "epochs": 8,
+    "batch_size": 128,
+    "learning_rate": 0.003,
+    "width": 24,
+    "dropout": 0.2,
+    "augment": True,
+    "max_train_samples": 60000,
+    "seed": 0,
+}
+COMPONENT_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number"}
+MNIST_INPUT = {"type": "uri_folder", "path": f"azureml:{DATA_ASSET}@latest", "mode": "ro_mount"}
+RUN_OUTPUT = {"type": "uri_folder"}
+
+
+def code_root_from(folder: str | Path) -> str:
+    """The repository root as a path relative to ``folder``, with forward slashes."""
+    return Path(os.path.relpath(ROOT, Path(folder).resolve())).as_posix()
+
+
+def training_command(data_dir: str, output: str, model_name: str, searched=()) -> str:
+    """``python -m data_science.train`` with every knob bound to ``${{inputs.*}}``, or to
+    ``${{search_space.*}}`` for the names in ``searched``."""
+    flags = [f"--data-dir {data_dir}"]
+    for name in TRAINING_INPUTS:
+        source = "search_space" if name in searched else "inputs"
+        flags.append(f"--{name.replace('_', '-')} ${{{{{source}.{name}}}}}")
+    flags += [f"--output {output}", f"--experiment {EXPERIMENT}", f"--model-name {model_name}"]
+    return "python -m data_science.train " + " ".join(flags)
+
+
+def environment_asset(code_root: str) -> dict[str, Any]:
+    return {
+        "$schema": schema("environment"),
+        "name": ENVIRONMENT,
+        "description": "Training environment of the MLOps course kit (conda: environment.yml)",
+        "image": BASE_IMAGE,
+        "conda_file": f"{code_root}/environment.yml",
+    }
+
+
+def mnist_data_asset() -> dict[str, Any]:
+    return {
+        "$schema": schema("data"),
+        "name": DATA_ASSET,
+        "description": "MNIST: the four official IDX .gz files (60,000 train, 10,000 test)",
+        "type": "uri_folder",
+        "path": MNIST_URL,
+    }
+
+
+def training_job(code_root: str) -> dict[str, Any]:
+    """The local training run as a command job; MLflow logs into the workspace there."""
+    return {
+        "$schema": schema("commandJob"),
+        "type": "command",
+        "display_name": "mnist-train",
+        "experiment_name": EXPERIMENT,
+        "description": "python -m data_science.train, the same entry point as local training",
+        "code": code_root,
+        "command": training_command("${{inputs.mnist}}", "${{outputs.run_output}}", MODEL_NAME),
+        "environment": ENVIRONMENT_REF,
+        "compute": COMPUTE,
+        "inputs": {"mnist": dict(MNIST_INPUT), **TRAINING_INPUTS},
+        "outputs": {"run_output": dict(RUN_OUTPUT)},
+    }
+
+
+def sweepable(distribution: dict[str, Any]) -> dict[str, Any]:
+    """Azure ML's choice takes numbers and strings only: booleans become ``true``/``false``,
+    which the training entry point reads back (``--augment false``)."""
+    values = distribution.get("values")
+    if values is None or not any(isinstance(v, bool) for v in values):
+        return distribution
+    return {
+        **distribution,
+        "values": [str(v).lower() if isinstance(v, bool) else v for v in values],
+    }
+
+
+def sweep_job(code_root: str, sampler: str) -> dict[str, Any]:
+    """A sweep over ``data_science.search_space``: its space, objective, stopping and budget."""
+    space = {name: sweepable(d) for name, d in space_to_azureml(SEARCH_SPACE, sampler).items()}
+    # Trials run side by side in the cloud; the rest of the budget is the local search's.
+    limits = {
+        **SearchBudget(max_trials=20, max_seconds=7200).to_azureml(),
+        "max_concurrent_trials": 4,
+    }
+    return {
+        "$schema": schema("sweepJob"),
+        "type": "sweep",
+        "display_name": f"mnist-sweep-{sampler}",
+        "experiment_name": EXPERIMENT,
+        "compute": COMPUTE,
+        "sampling_algorithm": sampler,
+        "search_space": space,
+        "objective": dict(OBJECTIVE),
+        "early_termination": BanditStopping().to_azureml(),
+        "limits": limits,
+        "inputs": {
+            "mnist": dict(MNIST_INPUT),
+            **{k: v for k, v in TRAINING_INPUTS.items() if k not in space},
+        },
+        "outputs": {"run_output": dict(RUN_OUTPUT)},
+        "trial": {
+            "code": code_root,
+            "command": training_command(
+                "${{inputs.mnist}}", "${{outputs.run_output}}", CANDIDATE_NAME, searched=space
+            ),
+            "environment": ENVIRONMENT_REF,
+        },
+    }
+
+
+def command_component(
+    name: str, description: str, code_root: str, command: str, inputs: dict, outputs: dict
+) -> dict[str, Any]:
+    return {
+        "$schema": schema("commandComponent"),
+        "name": name,
+        "version": "1",
+        "display_name": name.replace("_", " "),
+        "type": "command",
+        "description": description,
+        "code": code_root,
+        "environment": ENVIRONMENT_REF,
+        "inputs": inputs,
+        "outputs": outputs,
+        "command": command,
+    }
+
+
+def typed_inputs(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: {"type": COMPONENT_TYPES[type(v)], "default": v} for k, v in values.items()}
+
+
+def pipeline_components(code_root: str) -> dict[str, dict[str, Any]]:
+    """prepare → train → evaluate → register, keyed by file name."""
+    folder = {"type": "uri_folder"}
+    steps = "python -m cloud.steps"
+    prepare = command_component(
+        "mnist_prepare",
+        "Check the MNIST files against the official checksums and pass them on",
+        code_root,
+        f"{steps} prepare --mnist ${{{{inputs.mnist}}}} --out ${{{{outputs.prepared}}}}",
+        {"mnist": dict(folder)},
+        {"prepared": dict(folder)},
+    )
+    train = command_component(
+        "mnist_train",
+        "python -m data_science.train on the prepared data; registers a candidate",
+        code_root,
+        training_command("${{inputs.data}}", "${{outputs.run_output}}", CANDIDATE_NAME),
+        {"data": dict(folder), **typed_inputs(TRAINING_INPUTS)},
+        {"run_output": dict(folder)},
+    )
+    evaluate = command_component(
+        "mnist_evaluate",
+        "Does the candidate beat the registered champion on the same test set?",
+        code_root,
+        f"{steps} evaluate --trained ${{{{inputs.trained}}}} --data ${{{{inputs.data}}}} "
+        f"--model-name {MODEL_NAME} --decision ${{{{outputs.decision}}}}",
+        {"trained": dict(folder), "data": dict(folder)},
+        {"decision": dict(folder)},
+    )
+    register = command_component(
+        "mnist_register",
+        "Register the candidate as the champion, only if the evaluation says so",
+        code_root,
+        f"{steps} register --trained ${{{{inputs.trained}}}} "
+        f"--decision ${{{{inputs.decision}}}} --model-name {MODEL_NAME}",
+        {"trained": dict(folder), "decision": dict(folder)},
+        {},
+    )
+    return {
+        "component-prepare.yml": prepare,
+        "component-train.yml": train,
+        "component-evaluate.yml": evaluate,
+        "component-register.yml": register,
+    }
+
+
+def pipeline_job() -> dict[str, Any]:
+    train_inputs = {name: f"${{{{parent.inputs.{name}}}}}" for name in TRAINING_INPUTS}
+    return {
+        "$schema": schema("pipelineJob"),
+        "type": "pipeline",
+        "display_name": "mnist-prepare-train-evaluate-register",
+        "experiment_name": EXPERIMENT,
+        "settings": {"default_compute": COMPUTE},
+        "inputs": {"mnist": dict(MNIST_INPUT), **TRAINING_INPUTS},
+        "jobs": {
+            "prepare": {
+                "component": "./component-prepare.yml",
+                "inputs": {"mnist": "${{parent.inputs.mnist}}"},
+            },
+            "train": {
+                "component": "./component-train.yml",
+                "inputs": {"data": "${{parent.jobs.prepare.outputs.prepared}}", **train_inputs},
+            },
+            "evaluate": {
+                "component": "./component-evaluate.yml",
+                "inputs": {
+                    "trained": "${{parent.jobs.train.outputs.run_output}}",
+                    "data": "${{parent.jobs.prepare.outputs.prepared}}",
+                },
+            },
+            "register": {
+                "component": "./component-register.yml",
+                "inputs": {
+                    "trained": "${{parent.jobs.train.outputs.run_output}}",
+                    "decision": "${{parent.jobs.evaluate.outputs.decision}}",
+                },
+            },
+        },
+    }
+
+
+def classify_pdfs_component(code_root: str) -> dict[str, Any]:
+    """The PDF pipeline's batch classifier as a component (one node, all its cores)."""
+    return command_component(
+        "classify_pdfs",
+        "python -m data_science.pdf classify: every image of every PDF in a folder",
+        code_root,
+        "python -m data_science.pdf classify ${{inputs.pdfs}} --model ${{inputs.model}} "
+        "--out ${{outputs.results}}/classified.csv",
+        {"pdfs": {"type": "uri_folder"}, "model": {"type": "mlflow_model"}},
+        {"results": {"type": "uri_folder"}},
+    )
+
+
+def classify_pdfs_pipeline() -> dict[str, Any]:
+    """A batch deployment runs a pipeline component: here the one classify step."""
+    return {
+        "$schema": schema("pipelineComponent"),
+        "name": "classify_pdfs_pipeline",
+        "version": "1",
+        "type": "pipeline",
+        "description": "Classify every PDF of the input folder",
+        "inputs": {"pdfs": {"type": "uri_folder"}, "model": {"type": "mlflow_model"}},
+        "outputs": {"results": {"type": "uri_folder"}},
+        "jobs": {
+            "classify": {
+                "type": "command",
+                "component": "./component-classify-pdfs.yml",
+                "inputs": {"pdfs": "${{parent.inputs.pdfs}}", "model": "${{parent.inputs.model}}"},
+                "outputs": {"results": "${{parent.outputs.results}}"},
+            }
+        },
+    }
+
+
+def batch_endpoint() -> dict[str, Any]:
+    return {
+        "$schema": schema("batchEndpoint"),
+        "name": BATCH_ENDPOINT,
+        "description": "Classify a folder of PDFs (e.g. the day's 10,000) in one batch job",
+        "auth_mode": "aad_token",
+    }
+
+
+def batch_deployment() -> dict[str, Any]:
+    return {
+        "$schema": schema("pipelineComponentBatchDeployment"),
+        "name": "classify-pdfs",
+        "endpoint_name": BATCH_ENDPOINT,
+        "type": "pipeline",
+        "component": "./pipeline-classify-pdfs.yml",
+        "compute": COMPUTE,
+    }
+
+
+def serving_environment(name: str) -> dict[str, Any]:
+    """A conda file that pins the serving packages at the versions installed here."""
+    pins = [f"{package}=={metadata.version(package)}" for package in SERVING_PACKAGES]
+    return {
+        "name": name,
+        "channels": ["conda-forge"],
+        "dependencies": ["python=3.11", "pip", {"pip": pins}],
+    }
+
+
+def endpoint_spec(endpoint: str, traffic: dict[str, int] | None = None) -> dict[str, Any]:
+    spec = {
+        "$schema": schema("managedOnlineEndpoint"),
+        "name": endpoint,
+        "auth_mode": "key",
+        "description": "Handwritten digit classifier (MLOps course kit)",
+    }
+    return {**spec, "traffic": traffic} if traffic else spec
+
+
+def deployment_spec(
+    endpoint: str,
+    deployment: str,
+    instance_type: str,
+    count: int,
+    model: str = "model",
+    code: str = "code",
+    scoring_script: str = "score.py",
+    conda_file: str = "conda.yml",
+) -> dict[str, Any]:
+    """A managed online deployment of the score.py bundle; paths relative to the YAML file
+    (the defaults are the bundle's own layout)."""
+    probe = {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30}
+    return {
+        "$schema": schema("managedOnlineDeployment"),
+        "name": deployment,
+        "endpoint_name": endpoint,
+        "model": model if model.startswith("azureml:") else {"path": model},
+        "code_configuration": {"code": code, "scoring_script": scoring_script},
+        "environment": {"image": BASE_IMAGE, "conda_file": conda_file},
+        "instance_type": instance_type,
+        "instance_count": count,
+        "request_settings": {"request_timeout_ms": 5000, "max_concurrent_requests_per_instance": 2},
+        "liveness_probe": dict(probe),
+        "readiness_probe": dict(probe),
+        "environment_variables": {"SCORE_MAX_BATCH": "256"},
+        "data_collector": {
+            "collections": {
+                "model_inputs": {"enabled": "true"},
+                "model_outputs": {"enabled": "true"},
+            }
+        },
+    }
+
+
+def online_assets(code_root: str) -> dict[str, dict[str, Any]]:
+    """Endpoint, blue (current model) and green (the next version), served from the repo's
+    score.py; the endpoint splits traffic between them."""
+    files = {"online-endpoint.yml": endpoint_spec(ONLINE_ENDPOINT, TRAFFIC)}
+    for version, deployment in enumerate(TRAFFIC, start=1):
+        files[f"online-deployment-{deployment}.yml"] = deployment_spec(
+            ONLINE_ENDPOINT,
+            deployment,
+            "Standard_DS3_v2",
+            1,
+            model=f"azureml:{SERVING_MODEL}:{version}",
+            code=code_root,
+            scoring_script="production/score.py",
+            conda_file="serving-conda.yml",
+        )
+    files["serving-conda.yml"] = serving_environment(f"{ONLINE_ENDPOINT}-env")
+    return files
+
+
+def all_assets(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """Every asset keyed by its file name, with paths relative to ``folder``."""
+    root = code_root_from(folder)
+    return {
+        "environment.yml": environment_asset(root),
+        "mnist-data.yml": mnist_data_asset(),
+        "train-job.yml": training_job(root),
+        **pipeline_components(root),
+        "pipeline-job.yml": pipeline_job(),
+        "sweep-random-job.yml": sweep_job(root, "random"),
+        "sweep-grid-job.yml": sweep_job(root, "grid"),
+        "component-classify-pdfs.yml": classify_pdfs_component(root),
+        "pipeline-classify-pdfs.yml": classify_pdfs_pipeline(),
+        "batch-endpoint.yml": batch_endpoint(),
+        "batch-deployment.yml": batch_deployment(),
+        **online_assets(root),
+    }

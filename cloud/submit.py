@@ -1,0 +1,153 @@
+"""Submission to an Azure ML workspace, only when one is configured, and never a hang.
+
+The workspace comes from the environment (``AZURE_SUBSCRIPTION_ID``,
+``AZURE_RESOURCE_GROUP``, ``AZUREML_WORKSPACE_NAME``) or a ``config.json`` downloaded from
+the workspace's page in the studio (git-ignored). Without one, or without a way to sign in,
+submission stops at once with what to set and the equivalent ``az ml`` command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from cloud.assets import ROOT
+from cloud.validate import LOADERS
+from cloud.yaml_io import schema_kind
+
+ENV_VARS = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
+CONFIG_KEYS = ("subscription_id", "resource_group", "workspace_name")
+SIGN_IN_SECONDS = 20
+AZ_COMMANDS = {  # loader -> the az ml command that creates the same asset
+    "load_job": "az ml job create",
+    "load_component": "az ml component create",
+    "load_environment": "az ml environment create",
+    "load_data": "az ml data create",
+    "load_online_endpoint": "az ml online-endpoint create",
+    "load_online_deployment": "az ml online-deployment create",
+    "load_batch_endpoint": "az ml batch-endpoint create",
+    "load_batch_deployment": "az ml batch-deployment create",
+}
+CLIENT_OPERATIONS = {  # loader -> (MLClient attribute, method)
+    "load_job": ("jobs", "create_or_update"),
+    "load_component": ("components", "create_or_update"),
+    "load_environment": ("environments", "create_or_update"),
+    "load_data": ("data", "create_or_update"),
+    "load_online_endpoint": ("online_endpoints", "begin_create_or_update"),
+    "load_online_deployment": ("online_deployments", "begin_create_or_update"),
+    "load_batch_endpoint": ("batch_endpoints", "begin_create_or_update"),
+    "load_batch_deployment": ("batch_deployments", "begin_create_or_update"),
+}
+
+
+class SubmissionError(Exception):
+    """Submission cannot go ahead; the message says why and what to do instead."""
+
+
+class NotConfigured(SubmissionError):
+    """No workspace is configured."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    subscription_id: str
+    resource_group: str
+    workspace_name: str
+    source: str  # where the settings came from (never their values in messages)
+
+
+def find_workspace(config_dirs: tuple[Path, ...] = (Path.cwd(), ROOT)) -> Workspace | None:
+    """The workspace from the environment variables, else the first ``config.json``."""
+    values = [os.environ.get(name, "").strip() for name in ENV_VARS]
+    if all(values):
+        return Workspace(*values, source="environment variables")
+    for folder in config_dirs:
+        path = Path(folder) / "config.json"
+        if path.is_file():
+            config = json.loads(path.read_text(encoding="utf-8"))
+            if all(config.get(key) for key in CONFIG_KEYS):
+                return Workspace(*(config[key] for key in CONFIG_KEYS), source=str(path))
+    return None
+
+
+def loader_name(file: Path) -> str:
+    kind = schema_kind(yaml.safe_load(file.read_text(encoding="utf-8")) or {})
+    if kind not in LOADERS:
+        raise SubmissionError(f"{file}: $schema is missing or not an Azure ML asset kind")
+    return LOADERS[kind]
+
+
+def az_command(file: str | Path) -> str:
+    """The Azure CLI command that submits ``file`` (``az ml job create -f …`` for a job)."""
+    return f"{AZ_COMMANDS[loader_name(Path(file))]} -f {file}"
+
+
+def not_configured_message(file: str | Path) -> str:
+    folders = " or ".join(sorted({str(Path.cwd()), str(ROOT)}))
+    return (
+        "no Azure ML workspace is configured: set "
+        + ", ".join(ENV_VARS)
+        + " or put the workspace's config.json (studio > workspace > Download config file) "
+        f"in {folders}. Equivalent command: {az_command(file)}"
+        " --resource-group <group> --workspace-name <workspace>"
+    )
+
+
+def signed_in_credential(timeout: float = SIGN_IN_SECONDS):
+    """A credential that has proved it can get a token within ``timeout`` seconds."""
+    from azure.identity import DefaultAzureCredential
+
+    credential = DefaultAzureCredential(
+        exclude_interactive_browser_credential=True, process_timeout=timeout
+    )
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(credential.get_token, "https://management.azure.com/.default").result(timeout)
+    except FutureTimeout as error:
+        raise SubmissionError(
+            f"signing in to Azure took over {timeout:.0f} s: no network?"
+        ) from error
+    except Exception as error:  # azure.identity reports each failed method in one exception
+        first_line = (
+            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        )
+        raise SubmissionError(
+            f"cannot sign in to Azure ({first_line}); run `az login` or set a service principal"
+        ) from error
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return credential
+
+
+def submit(file: str | Path, workspace: Workspace | None = None) -> str:
+    """Create the asset or job of ``file`` in the workspace; return its name (and, for a
+    job, the studio URL to watch it)."""
+    file = Path(file)
+    loader = loader_name(file)
+    workspace = workspace or find_workspace()
+    if workspace is None:
+        raise NotConfigured(not_configured_message(file))
+    import azure.ai.ml as sdk
+
+    credential = signed_in_credential()
+    client = sdk.MLClient(
+        credential,
+        workspace.subscription_id,
+        workspace.resource_group,
+        workspace.workspace_name,
+        retry_total=2,
+        connection_timeout=15,
+        read_timeout=60,
+    )
+    entity = getattr(sdk, loader)(file)
+    operations, method = CLIENT_OPERATIONS[loader]
+    created = getattr(getattr(client, operations), method)(entity)
+    created = created.result() if hasattr(created, "result") else created
+    url = getattr(created, "studio_url", None)
+    return f"{created.name}" + (f": watch it at {url}" if url else "")

@@ -1,0 +1,320 @@
+"""Offline validation of a folder of Azure ML YAML: the SDK's loaders, then what they miss.
+
+The loaders (``load_job``, ``load_component`` …) and the entities' ``_validate()`` catch
+unknown keys, wrong types and many missing fields. They do not notice a
+``${{inputs.x}}`` that no input declares, a pipeline step bound to an output its component
+does not have, a missing scoring script or conda file, or an environment that has drifted
+from ``environment.yml``; the checks here do, on the YAML as plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cloud.assets import CONDA_FILE
+from cloud.yaml_io import schema_kind
+
+LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
+    "environment": "load_environment",
+    "data": "load_data",
+    "commandJob": "load_job",
+    "sweepJob": "load_job",
+    "pipelineJob": "load_job",
+    "commandComponent": "load_component",
+    "pipelineComponent": "load_component",
+    "managedOnlineEndpoint": "load_online_endpoint",
+    "managedOnlineDeployment": "load_online_deployment",
+    "batchEndpoint": "load_batch_endpoint",
+    "batchDeployment": "load_batch_deployment",
+    "pipelineComponentBatchDeployment": "load_batch_deployment",
+}
+BINDING = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
+# Azure's rule for endpoint names (they become part of a URL): 3-32 characters.
+ENDPOINT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]")
+REMOTE = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "git+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    key: str  # dotted path inside the YAML, or "-" for the file as a whole
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}"
+
+
+def validate_folder(folder: str | Path) -> list[Problem]:
+    """Every problem of every ``*.yml`` in ``folder``, one per line-worthy finding."""
+    files = sorted(Path(folder).glob("*.yml"))
+    if not files:
+        return [Problem(str(folder), "-", "no .yml files to validate")]
+    return [problem for path in files for problem in validate_file(path)]
+
+
+def validate_file(path: Path) -> list[Problem]:
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "-"
+        return [Problem(path.name, where, f"YAML syntax error: {getattr(error, 'problem', error)}")]
+    if not isinstance(spec, dict):
+        return [Problem(path.name, "-", "expected a mapping at the top level")]
+    kind = schema_kind(spec)
+    if kind is None:
+        if "dependencies" in spec:  # a conda file, checked where it is used
+            return []
+        return [Problem(path.name, "$schema", "missing: cannot tell what kind of asset this is")]
+    if kind not in LOADERS:
+        return [Problem(path.name, "$schema", f"unknown kind {kind!r}")]
+    problems = sdk_problems(path, kind) + extra_problems(path, spec, kind)
+    return unique(problems)
+
+
+def unique(problems: list[Problem]) -> list[Problem]:
+    """One line per (file, key): the SDK and the extra checks may both see a problem."""
+    seen: dict[tuple[str, str], Problem] = {}
+    for problem in problems:
+        seen.setdefault((problem.file, problem.key), problem)
+    return list(seen.values())
+
+
+# --- the SDK's loaders -----------------------------------------------------------------
+
+
+def sdk_problems(path: Path, kind: str) -> list[Problem]:
+    import azure.ai.ml as sdk
+
+    # The SDK logs a warning for each of its experimental classes a loader touches.
+    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
+
+    try:
+        entity = getattr(sdk, LOADERS[kind])(path)
+    except Exception as error:  # the loaders raise several unrelated exception types
+        return [Problem(path.name, key, message) for key, message in sdk_messages(error)]
+    validate = getattr(entity, "_validate", None)
+    if validate is None:
+        return []
+    result = validate()
+    if result is None or result.passed:
+        return []
+    return [Problem(path.name, key, message) for key, message in result.error_messages.items()]
+
+
+def sdk_messages(error: Exception | str) -> list[tuple[str, str]]:
+    """(key, message) pairs from a loader's error, whose text embeds a JSON object of
+    marshmallow errors between prose (sometimes a report whose ``errors`` embed another);
+    anything else becomes a single line."""
+    text = str(error)
+    start, end = text.find("{"), text.rfind("}")
+    try:
+        details = json.loads(text[start : end + 1]) if start >= 0 else None
+    except json.JSONDecodeError:
+        details = None
+    if not isinstance(details, dict):
+        return [("-", " ".join(text.split())[:300])]
+    if isinstance(details.get("errors"), list):
+        return [
+            pair for item in details["errors"] for pair in sdk_messages(item.get("message", ""))
+        ]
+    return list(flatten_errors(details))
+
+
+def flatten_errors(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Leaf messages of a marshmallow error tree; for a union field, its first alternative."""
+    if isinstance(node, str):
+        yield key or "-", node
+    elif isinstance(node, list) and node:
+        yield from flatten_errors(node[0], key)
+    elif isinstance(node, dict):
+        for name, child in node.items():
+            child_key = key if name in ("_schema", "value") else ".".join(filter(None, [key, name]))
+            yield from flatten_errors(child, child_key)
+
+
+# --- the checks the SDK misses ---------------------------------------------------------
+
+
+def extra_problems(path: Path, spec: dict, kind: str) -> list[Problem]:
+    checks = [path_problems(path, spec)]
+    if kind in ("commandJob", "commandComponent"):
+        checks.append(binding_problems(spec, spec.get("command"), "command"))
+    if kind == "sweepJob":
+        trial = spec.get("trial") or {}
+        checks.append(binding_problems(spec, trial.get("command"), "trial.command"))
+    if kind in ("pipelineJob", "pipelineComponent"):
+        checks.append(pipeline_problems(path, spec))
+    if kind == "environment":
+        checks.append(environment_problems(path, spec))
+    if kind == "managedOnlineDeployment":
+        checks.append(instance_problems(spec))
+    if kind == "managedOnlineEndpoint":
+        checks.append(traffic_problems(path, spec))
+    if kind in ("managedOnlineEndpoint", "batchEndpoint"):
+        checks.append(endpoint_name_problems(spec))
+    return [Problem(path.name, key, message) for check in checks for key, message in check]
+
+
+def binding_problems(spec: dict, command: Any, key: str) -> Iterator[tuple[str, str]]:
+    if not isinstance(command, str) or not command.strip():
+        yield key, "missing: the job has no command to run"
+        return
+    declared = {
+        "inputs": spec.get("inputs") or {},
+        "outputs": spec.get("outputs") or {},
+        "search_space": spec.get("search_space") or {},
+    }
+    for reference in BINDING.findall(command):
+        section, _, name = reference.partition(".")
+        if section not in declared:
+            yield key, f"${{{{{reference}}}}}: cannot bind {section!r} in a command"
+        elif name not in declared[section]:
+            known = ", ".join(declared[section]) or "none"
+            yield key, f"${{{{{reference}}}}}: no {section} named {name!r} (declared: {known})"
+
+
+def pipeline_problems(path: Path, spec: dict) -> Iterator[tuple[str, str]]:
+    jobs = spec.get("jobs") or {}
+    components = {name: step_component(path, job) for name, job in jobs.items()}
+    for name, job in jobs.items():
+        component = components[name]
+        for section in ("inputs", "outputs"):
+            for port, value in ((job or {}).get(section) or {}).items():
+                key = f"jobs.{name}.{section}.{port}"
+                if component is not None and port not in (component.get(section) or {}):
+                    yield key, f"the step's component declares no {section[:-1]} {port!r}"
+                if isinstance(value, str):
+                    yield from reference_problems(spec, jobs, components, key, value)
+
+
+def step_component(path: Path, job: Any) -> dict | None:
+    """A step's component spec when it is a local file (or inline), else None."""
+    component = (job or {}).get("component")
+    if isinstance(component, dict):
+        return component
+    if not isinstance(component, str) or component.startswith(REMOTE):
+        return None
+    file = path.parent / component
+    return yaml.safe_load(file.read_text(encoding="utf-8")) if file.is_file() else None
+
+
+def reference_problems(
+    spec: dict, jobs: dict, components: dict, key: str, value: str
+) -> Iterator[tuple[str, str]]:
+    for reference in BINDING.findall(value):
+        parts = reference.split(".")
+        if parts[:2] in (["parent", "inputs"], ["parent", "outputs"]) and len(parts) == 3:
+            if parts[2] not in (spec.get(parts[1]) or {}):
+                yield key, f"${{{{{reference}}}}}: the pipeline has no {parts[1][:-1]} {parts[2]!r}"
+        elif parts[:2] == ["parent", "jobs"] and len(parts) == 5:
+            step, section, port = parts[2:]
+            if step not in jobs:
+                yield key, f"${{{{{reference}}}}}: no step named {step!r}"
+            elif components[step] is not None and port not in (components[step].get(section) or {}):
+                yield key, f"${{{{{reference}}}}}: step {step!r} has no {section[:-1]} {port!r}"
+        else:
+            yield key, f"${{{{{reference}}}}}: not a binding a pipeline step can use"
+
+
+def local_paths(spec: dict) -> Iterator[tuple[str, str]]:
+    """(key, path) of every local file or folder a spec refers to."""
+    candidates = [
+        ("code", spec.get("code")),
+        ("conda_file", spec.get("conda_file")),
+        ("trial.code", (spec.get("trial") or {}).get("code")),
+        (
+            "environment.conda_file",
+            (spec.get("environment") or {}).get("conda_file")
+            if isinstance(spec.get("environment"), dict)
+            else None,
+        ),
+        (
+            "model.path",
+            (spec.get("model") or {}).get("path") if isinstance(spec.get("model"), dict) else None,
+        ),
+        ("component", spec.get("component")),
+    ]
+    configuration = spec.get("code_configuration") or {}
+    if configuration:
+        code = configuration.get("code") or "."
+        candidates.append(("code_configuration.code", code))
+        script = configuration.get("scoring_script")
+        candidates.append(("code_configuration.scoring_script", script and f"{code}/{script}"))
+    for name, job in (spec.get("jobs") or {}).items():
+        candidates.append((f"jobs.{name}.component", (job or {}).get("component")))
+    for key, value in candidates:
+        if isinstance(value, str) and not value.startswith(REMOTE):
+            yield key, value
+
+
+def path_problems(path: Path, spec: dict) -> Iterator[tuple[str, str]]:
+    if "code_configuration" in spec and not (spec["code_configuration"] or {}).get(
+        "scoring_script"
+    ):
+        yield "code_configuration.scoring_script", "missing: which script serves requests?"
+    for key, value in local_paths(spec):
+        if not (path.parent / value).exists():
+            yield key, f"{value} does not exist (relative to {path.name})"
+
+
+def environment_problems(path: Path, spec: dict) -> Iterator[tuple[str, str]]:
+    conda_file = spec.get("conda_file")
+    if not isinstance(conda_file, str):
+        yield "conda_file", f"missing: the environment must use {CONDA_FILE.name}"
+        return
+    file = path.parent / conda_file
+    if file.is_file() and yaml.safe_load(file.read_text()) != yaml.safe_load(
+        CONDA_FILE.read_text()
+    ):
+        yield "conda_file", f"{conda_file} differs from the project's {CONDA_FILE.name}"
+
+
+def instance_problems(spec: dict) -> Iterator[tuple[str, str]]:
+    count = spec.get("instance_count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        yield "instance_count", f"must be a whole number of at least 1, got {count!r}"
+
+
+def traffic_problems(path: Path, spec: dict) -> Iterator[tuple[str, str]]:
+    traffic = spec.get("traffic")
+    if not traffic:
+        return
+    if sum(traffic.values()) != 100:
+        yield "traffic", f"shares add up to {sum(traffic.values())}, not 100"
+    deployments = {
+        other.get("name")
+        for other in map(safe_spec, path.parent.glob("*.yml"))
+        if schema_kind(other) == "managedOnlineDeployment"
+        and other.get("endpoint_name") == spec.get("name")
+    }
+    for name in sorted(set(traffic) - deployments):
+        yield f"traffic.{name}", f"no deployment {name!r} of endpoint {spec.get('name')!r} here"
+
+
+def safe_spec(path: Path) -> dict:
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def endpoint_name_problems(spec: dict) -> Iterator[tuple[str, str]]:
+    name = spec.get("name")
+    if not isinstance(name, str) or not ENDPOINT_NAME.fullmatch(name):
+        yield (
+            "name",
+            (
+                f"invalid endpoint name {name!r}: 3-32 letters, digits or hyphens, "
+                "starting with a letter and not ending with a hyphen"
+            ),
+        )

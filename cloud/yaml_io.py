@@ -1,0 +1,39 @@
+"""Azure ML YAML written by hand: ``$schema`` first, keys in the order given, relative paths.
+
+The SDK's own ``dump()`` is no help here: a dumped command job nests a ``component:`` block
+that ``load_job`` rejects, local paths come back absolute as ``azureml:./data``, and
+``ManagedOnlineEndpoint.dump(path)`` writes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA = "https://azuremlschemas.azureedge.net/latest/{}.schema.json"
+
+
+def schema(kind: str) -> str:
+    """The ``$schema`` URL of an Azure ML YAML kind, e.g. ``commandJob``."""
+    return SCHEMA.format(kind)
+
+
+def schema_kind(spec: dict[str, Any]) -> str | None:
+    """``commandJob`` for a spec whose ``$schema`` is the command job schema, else None."""
+    url = spec.get("$schema")
+    if not isinstance(url, str) or not url.endswith(".schema.json"):
+        return None
+    return url.rsplit("/", 1)[-1].removesuffix(".schema.json")
+
+
+def to_yaml(spec: dict[str, Any]) -> str:
+    # No line folding: a long command stays on one line, as a reader expects.
+    return yaml.safe_dump(spec, sort_keys=False, width=10_000)
+
+
+def write_yaml(path: str | Path, spec: dict[str, Any]) -> Path:
+    path = Path(path)
+    path.write_text(to_yaml(spec), encoding="utf-8")
+    return path

@@ -1,0 +1,90 @@
+"""Broken specs fail validation, one clear line each (file, key, what is wrong)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cloud.__main__ import main
+from cloud.generate import generate
+from cloud.validate import validate_file
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("azureml")
+    generate(out)
+    return out
+
+
+def edit(key_path: str, value) -> Callable[[dict], None]:
+    """Set (or, with value None, delete) a dotted key of a spec."""
+
+    def apply(spec: dict) -> None:
+        *parents, last = key_path.split(".")
+        for part in parents:
+            spec = spec[part]
+        if value is None:
+            del spec[last]
+        else:
+            spec[last] = value
+
+    return apply
+
+
+def rename_command(spec: dict) -> None:
+    spec["comand"] = spec.pop("command")
+
+
+def bad_binding(spec: dict) -> None:
+    spec["command"] = spec["command"].replace("${{inputs.epochs}}", "${{inputs.epoch}}")
+
+
+CASES = {  # name: (file, change, a fragment the problem line must contain)
+    "misspelled key": ("train-job.yml", rename_command, "train-job.yml: comand"),
+    "missing command": ("component-train.yml", edit("command", None), "command"),
+    "bad binding": ("train-job.yml", bad_binding, "no inputs named 'epoch'"),
+    "bad output reference": (
+        "pipeline-job.yml",
+        edit("jobs.register.inputs.decision", "${{parent.jobs.evaluate.outputs.verdict}}"),
+        "step 'evaluate' has no output 'verdict'",
+    ),
+    "missing scoring script": (
+        "online-deployment-blue.yml",
+        edit("code_configuration.scoring_script", "production/scorer.py"),
+        "production/scorer.py does not exist",
+    ),
+    "bad instance count": (
+        "online-deployment-green.yml",
+        edit("instance_count", 0),
+        "instance_count",
+    ),
+    "invalid endpoint name": ("online-endpoint.yml", edit("name", "digits_endpoint!"), "name"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_spec_is_caught(case, generated, tmp_path):
+    file, change, fragment = CASES[case]
+    folder = shutil.copytree(generated, tmp_path / "specs")
+    spec = yaml.safe_load((folder / file).read_text())
+    change(spec)
+    (folder / file).write_text(yaml.safe_dump(spec, sort_keys=False))
+    problems = [str(problem) for problem in validate_file(folder / file)]
+    assert problems, f"{case}: not caught"
+    assert any(fragment in line for line in problems), problems
+    assert all(line.startswith(f"{file}: ") and "\n" not in line for line in problems)
+
+
+def test_yaml_syntax_error_is_caught_and_fails_the_command(generated, tmp_path, capsys):
+    folder = shutil.copytree(generated, tmp_path / "specs")
+    (folder / "train-job.yml").write_text("type: command\ncommand: [python -m x\n")
+    assert main(["validate", str(folder)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(
+        line.startswith("train-job.yml: line ") and "YAML syntax error" in line for line in lines
+    )

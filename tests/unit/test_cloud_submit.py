@@ -1,0 +1,49 @@
+"""Submission without a workspace fails fast, says what to set and never reaches Azure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from cloud.assets import REFERENCE_DIR, ROOT
+from cloud.submit import ENV_VARS, az_command, find_workspace
+
+
+def test_no_workspace_without_settings(monkeypatch, tmp_path):
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    assert find_workspace((tmp_path,)) is None
+
+
+def test_workspace_from_config_json(monkeypatch, tmp_path):
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "config.json").write_text(
+        '{"subscription_id": "s", "resource_group": "g", "workspace_name": "w"}'
+    )
+    workspace = find_workspace((tmp_path,))
+    assert (workspace.subscription_id, workspace.workspace_name) == ("s", "w")
+
+
+def test_az_command_matches_the_asset_kind():
+    assert az_command(REFERENCE_DIR / "train-job.yml").startswith("az ml job create -f ")
+    endpoint = az_command(REFERENCE_DIR / "online-endpoint.yml")
+    assert endpoint.startswith("az ml online-endpoint create -f ")
+
+
+def test_submit_without_workspace_fails_fast_and_clearly(tmp_path):
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no Azure settings
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "cloud", "submit", str(REFERENCE_DIR / "train-job.yml")],
+        cwd=tmp_path,
+        env={**environment, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert time.perf_counter() - started < 30
+    for expected in (*ENV_VARS, "config.json", "az ml job create -f "):
+        assert expected in done.stderr
