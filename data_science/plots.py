@@ -79,3 +79,20 @@ def plot_worst_errors(evaluation: Evaluation, images: np.ndarray, count: int = 1
         for i in worst
     ]
     return image_grid(images[worst], titles, title="Worst errors (true→predicted, confidence)")
+
+
+def plot_page_and_images(page: np.ndarray, images: list[np.ndarray], titles: list[str]):
+    """A rendered PDF page beside the images extracted from it."""
+    fig = plt.figure(figsize=(10, 5))
+    grid = fig.add_gridspec(max(1, len(images)), 2, width_ratios=[2, 1])
+    page_ax = fig.add_subplot(grid[:, 0])
+    page_ax.imshow(page)
+    page_ax.set_title("rendered page")
+    page_ax.axis("off")
+    for row, (image, caption) in enumerate(zip(images, titles, strict=True)):
+        ax = fig.add_subplot(grid[row, 1])
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+        ax.set_title(caption, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
