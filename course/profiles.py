@@ -19,7 +19,10 @@ PROFILES: dict[str, Profile] = {
             "max_train_samples": 2000,
             "batch_size": 32,
         },
-        "notebooks": {"03": {"max_trials": 3, "extra_seeds": 0}},
+        "notebooks": {
+            "03": {"max_trials": 3, "extra_seeds": 0},
+            "06": {"days": 10, "requests_per_day": 100, "power_days": 20, "label_budget": 200},
+        },
     },
     "default": {"timeout": 900, "parameters": {"data_source": "sample"}, "notebooks": {}},
     "full": {"timeout": 3600, "parameters": {"data_source": "full"}, "notebooks": {}},

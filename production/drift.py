@@ -66,7 +66,7 @@ class DriftMonitor:
     alpha: float = 0.01
     novelty_quantile: float = 0.99
     cusum_slack: float = 0.5
-    cusum_limit: float = 5.0
+    cusum_limit: float = 3.0
 
     @classmethod
     def fit(
@@ -181,7 +181,7 @@ def predictions(traffic: pd.DataFrame, clean: ModelView, foreign: ModelView) -> 
 def _with_features(model):
     import keras
 
-    return keras.Model(model.inputs, [model.layers[-1].output, model.layers[-2].output])
+    return keras.Model(model.inputs[0], [model.layers[-1].output, model.layers[-2].output])
 
 
 def model_view(model, images: np.ndarray, batch_size: int = 1024) -> ModelView:
