@@ -27,7 +27,7 @@ from data_science.mnist import load_mnist
 from data_science.preprocessing import to_model_input
 from data_science.tracking import use_tracking
 from data_science.train import TrainConfig, ensure_champion, mnist_training_set
-from production.drift import detection_delays, fit_on_split, model_view, pool_of, power_table
+from production.drift import compare_sources, detection_delays, fit_on_split, pool_of, power_table
 from production.foreign import folder_source, split_labelled
 from production.retrain import compare_and_promote, train_challenger, with_labelled_foreign
 
@@ -82,10 +82,10 @@ def main() -> None:
 
     japanese_root = unpack(Path(args.foreign_dir) / "japanese-handwritten-digits.tar.gz", scratch)
     japanese = folder_source(japanese_root / "Japanese Handwritten Digits", "japanese")
-    japanese_view = model_view(champion, to_model_input(japanese.images))
-    novel = (monitor.novelty(japanese_view) > monitor.novelty_threshold).mean()
-    japanese_accuracy = (japanese_view.probabilities.argmax(1) == japanese.labels).mean()
-    print(f"\nJapanese digits, normalised: accuracy {japanese_accuracy:.1%}, novel {novel:.1%}")
+    japanese_pool = pool_of(champion, japanese.images, japanese.labels)
+    pools = {"MNIST (clean)": clean, "Devanagari": foreign, "Japanese (normalised)": japanese_pool}
+    print("\nHarmful versus benign drift:")
+    print(compare_sources(monitor, pools).to_string())
 
     started = time.perf_counter()
     use_tracking(run_dir, "mnist-retraining")
