@@ -90,8 +90,9 @@ class DriftMonitor:
         within = reference.features - class_means[predicted]
         covariance = np.cov(within, rowvar=False) + 1e-3 * np.eye(within.shape[1])
         precision = np.linalg.inv(covariance)
-        monitor = cls(reference, mean, axes, class_means, precision, np.inf, alpha)
-        monitor.novelty_quantile = novelty_quantile
+        monitor = cls(
+            reference, mean, axes, class_means, precision, np.inf, alpha, novelty_quantile
+        )
         scores = monitor.novelty(calibration)
         monitor.novelty_threshold = float(np.quantile(scores, novelty_quantile))
         return monitor
@@ -151,30 +152,24 @@ def _bonferroni_ks(reference: np.ndarray, day: np.ndarray) -> float:
     return min(1.0, min(p_values) * len(p_values))
 
 
-def days_of(traffic: pd.DataFrame, clean: ModelView, foreign: ModelView) -> list[ModelView]:
-    """The model's view of each simulated day, in day order."""
-    views = []
-    for _, requests in traffic.groupby("day", sort=True):
-        is_foreign = (requests["source"] == "foreign").to_numpy()
-        index = requests["index"].to_numpy()
-        parts = [clean.take(index[~is_foreign]), foreign.take(index[is_foreign])]
-        views.append(
-            ModelView(
-                np.concatenate([p.probabilities for p in parts]),
-                np.concatenate([p.features for p in parts]),
-            )
-        )
-    return views
-
-
-def predictions(traffic: pd.DataFrame, clean: ModelView, foreign: ModelView) -> np.ndarray:
-    """The model's predicted class for every simulated request."""
+def request_view(traffic: pd.DataFrame, clean: ModelView, foreign: ModelView) -> ModelView:
+    """The model's view of every simulated request, in traffic order."""
     is_foreign = (traffic["source"] == "foreign").to_numpy()
     index = traffic["index"].to_numpy()
-    predicted = np.empty(len(traffic), np.int64)
-    predicted[is_foreign] = foreign.probabilities.argmax(1)[index[is_foreign]]
-    predicted[~is_foreign] = clean.probabilities.argmax(1)[index[~is_foreign]]
-    return predicted
+    view = ModelView(
+        np.empty((len(traffic), clean.probabilities.shape[1]), clean.probabilities.dtype),
+        np.empty((len(traffic), clean.features.shape[1]), clean.features.dtype),
+    )
+    for mask, pool in ((is_foreign, foreign), (~is_foreign, clean)):
+        part = pool.take(index[mask])
+        view.probabilities[mask], view.features[mask] = part.probabilities, part.features
+    return view
+
+
+def days_of(traffic: pd.DataFrame, clean: ModelView, foreign: ModelView) -> list[ModelView]:
+    """The model's view of each simulated day, in day order."""
+    view, days = request_view(traffic, clean, foreign), traffic["day"].to_numpy()
+    return [view.take(np.flatnonzero(days == day)) for day in np.unique(days)]
 
 
 @cache
@@ -215,7 +210,8 @@ def simulate_and_monitor(monitor: DriftMonitor, clean: Pool, foreign: Pool, **si
 
     traffic = simulate_traffic(clean.labels, foreign.labels, **simulation)
     table = monitor.monitor_days(days_of(traffic, clean.view, foreign.view))
-    correct = predictions(traffic, clean.view, foreign.view) == traffic["label"].to_numpy()
+    predicted = request_view(traffic, clean.view, foreign.view).probabilities.argmax(1)
+    correct = predicted == traffic["label"].to_numpy()
     return with_outcomes(table, traffic, correct, monitor)
 
 
