@@ -5,20 +5,22 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= default
 
-.PHONY: install course test lint format lab serve mlflow-ui clean
+.PHONY: install course test lint format hooks pins lab serve mlflow-ui clean
 
 install: $(STAMP)
 
-# Re-installs only when the pins or the package metadata change.
-$(STAMP): pyproject.toml constraints.txt
+$(BIN)/uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==0.13.9
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+
+# Re-installs only when the pins or the package metadata change.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/uv
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
 course: install
-	$(BIN)/course run --profile $(PROFILE)
+	$(BIN)/course run --profile $(PROFILE) $(if $(COURSE_OUT),--out $(COURSE_OUT))
 
 test: install
 	$(BIN)/python -m pytest
@@ -26,10 +28,21 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/actionlint
+	$(BIN)/course check-notebooks
 
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Git hooks from .pre-commit-config.yaml: ruff, notebook stripping and checks, actionlint.
+hooks: install
+	$(BIN)/pre-commit install
+
+# Re-resolve constraints.txt after a change to pyproject.toml; UPGRADE=1 moves every pin to
+# its newest release. environment.yml mirrors the pins (tests/unit/test_pins.py says where).
+pins: | $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 $(if $(UPGRADE),--upgrade) -o constraints.txt
 
 # Bundle the champion of a run folder (RUN=..., default runs/notebooks) and serve it locally.
 serve: install

@@ -1,4 +1,6 @@
-"""Execute the course notebooks headless (`course run`) or show their parameters (`course list`)."""
+"""Execute the course notebooks headless (`course run`), show their parameters (`course list`),
+compare two runs (`course compare`) and check that committed notebooks are clean
+(`course check-notebooks`)."""
 
 import argparse
 import re
@@ -9,6 +11,8 @@ from typing import Any
 import yaml
 from papermill.iorw import NoDatesSafeLoader
 
+from course.compare import compare_runs
+from course.notebook_checks import check_notebooks
 from course.profiles import PROFILES
 from course.report import format_line
 from course.runner import NOTEBOOKS_DIR, UsageError, find_notebooks, run_notebooks
@@ -74,6 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", parents=[common], help="show each notebook's parameters")
     listing.set_defaults(handler=_list)
+
+    compare = commands.add_parser(
+        "compare", help="a Markdown table of two runs' metrics and durations, with differences"
+    )
+    compare.add_argument("base", type=Path, metavar="RUN_A", help="the base run folder")
+    compare.add_argument("change", type=Path, metavar="RUN_B", help="the run folder to compare")
+    compare.add_argument("--out", type=Path, metavar="FILE", help="write here, not to stdout")
+    compare.set_defaults(handler=_compare)
+
+    check = commands.add_parser(
+        "check-notebooks", help="fail on outputs, execution counts, kernel or parameters problems"
+    )
+    check.add_argument(
+        "paths",
+        type=Path,
+        nargs="*",
+        default=[NOTEBOOKS_DIR],
+        metavar="PATH",
+        help="notebooks or folders of notebooks (default: the course notebooks)",
+    )
+    check.set_defaults(handler=_check_notebooks)
     return parser
 
 
@@ -101,6 +126,21 @@ def _list(args: argparse.Namespace) -> int:
             print("  (no parameters cell)")
         print()
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    markdown = compare_runs(args.base, args.change)
+    if args.out:
+        args.out.write_text(markdown, encoding="utf-8")
+    else:
+        print(markdown, end="")
+    return 0
+
+
+def _check_notebooks(args: argparse.Namespace) -> int:
+    problems = check_notebooks(args.paths)
+    print("\n".join(problems or ["notebooks are clean"]))
+    return 1 if problems else 0
 
 
 def _describe(spec: dict[str, Any]) -> str:

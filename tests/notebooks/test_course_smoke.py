@@ -2,7 +2,11 @@
 
 The whole course runs once, in order and sharing one run folder, as `make course` does;
 each notebook's test then reports its own status, so a failure names the notebook.
+The run folder is temporary unless COURSE_SMOKE_RUN_DIR names one to keep (CI uploads it).
 """
+
+import os
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +23,8 @@ def smoke_run(tmp_path_factory):
     # use their run folder's store, as on a fresh machine.
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        return run_notebooks(
-            out=tmp_path_factory.mktemp("course"), profile="smoke", keep_going=True
-        )
+        out = Path(os.environ.get("COURSE_SMOKE_RUN_DIR") or tmp_path_factory.mktemp("course"))
+        return run_notebooks(out=out, profile="smoke", keep_going=True)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

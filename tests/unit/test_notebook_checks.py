@@ -1,0 +1,96 @@
+"""Committed notebooks are clean, and the pre-commit hook's nbstripout makes them so."""
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from course.cli import main
+from course.notebook_checks import check_notebooks, notebook_problems
+from course.runner import NOTEBOOKS_DIR, REPO_ROOT
+
+
+def clean_notebook() -> nbformat.NotebookNode:
+    parameters = new_code_cell("epochs = 1", metadata={"tags": ["parameters"]})
+    nb = new_notebook(cells=[new_markdown_cell("# Learn"), parameters, new_code_cell("epochs")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    return nb
+
+
+def executed_notebook() -> nbformat.NotebookNode:
+    """What papermill leaves: outputs, execution counts and its own metadata."""
+    nb = clean_notebook()
+    for count, cell in enumerate(nb.cells[1:], start=1):
+        cell.execution_count = count
+        cell.outputs = [new_output("execute_result", {"text/plain": "1"}, execution_count=count)]
+        cell.metadata["papermill"] = {"status": "completed", "duration": 0.1}
+    nb.metadata["papermill"] = {"parameters": {"epochs": 1}}
+    return nb
+
+
+def write(nb: nbformat.NotebookNode, path: Path) -> Path:
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_course_notebooks_are_clean():
+    assert check_notebooks([NOTEBOOKS_DIR]) == []
+
+
+def test_a_clean_notebook_has_no_problems(tmp_path):
+    assert notebook_problems(write(clean_notebook(), tmp_path / "ok.ipynb")) == []
+
+
+def test_outputs_and_execution_counts_are_reported_per_cell(tmp_path):
+    path = write(executed_notebook(), tmp_path / "run.ipynb")
+    assert notebook_problems(path) == [
+        f"{path}: cell 1: has outputs (strip them with nbstripout)",
+        f"{path}: cell 1: has an execution count",
+        f"{path}: cell 2: has outputs (strip them with nbstripout)",
+        f"{path}: cell 2: has an execution count",
+    ]
+
+
+def test_kernel_and_parameters_cell_are_checked(tmp_path):
+    nb = clean_notebook()
+    nb.metadata["kernelspec"]["name"] = "conda-env-course"
+    nb.cells[1].metadata["tags"] = []
+    path = write(nb, tmp_path / "nb.ipynb")
+    assert notebook_problems(path) == [
+        f"{path}: kernelspec is 'conda-env-course', expected 'python3'",
+        f"{path}: 0 cells tagged `parameters`, expected exactly 1",
+    ]
+
+
+def test_a_file_that_is_not_a_notebook_is_one_problem(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text('{"cells": [')
+    [problem] = notebook_problems(path)
+    assert problem.startswith(f"{path}: not a valid notebook")
+
+
+def test_the_pre_commit_strip_hook_leaves_a_clean_notebook(tmp_path):
+    config = yaml.safe_load((REPO_ROOT / ".pre-commit-config.yaml").read_text())
+    [hook] = [h for repo in config["repos"] for h in repo["hooks"] if h["id"] == "nbstripout"]
+    command = shlex.split(hook["entry"])
+    command[0] = str(Path(sys.executable).with_name("nbstripout"))
+    path = write(executed_notebook(), tmp_path / "run.ipynb")
+
+    subprocess.run([*command, str(path)], check=True)
+
+    assert notebook_problems(path) == []
+    stripped = nbformat.read(path, as_version=4)
+    assert "papermill" not in stripped.metadata
+    assert stripped.cells[1].metadata == {"tags": ["parameters"]}
+
+
+@pytest.mark.parametrize("notebook, code", [(clean_notebook, 0), (executed_notebook, 1)])
+def test_cli_exit_code(tmp_path, capsys, notebook, code):
+    path = write(notebook(), tmp_path / "nb.ipynb")
+    assert main(["check-notebooks", str(tmp_path)]) == code
+    assert (str(path) in capsys.readouterr().out) == bool(code)
