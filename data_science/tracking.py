@@ -1,7 +1,8 @@
 """MLflow, local by default: a SQLite store and artifacts inside the run folder.
 
 A ``MLFLOW_TRACKING_URI`` set by the user wins; that is how an Azure ML workspace (or any
-MLflow server) plugs in without a code change.
+MLflow server) plugs in without a code change. A job in Azure ML has it set to the
+workspace's ``azureml://`` URI, which the azureml-mlflow plugin serves.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import mlflow
 from mlflow import MlflowClient
@@ -37,7 +39,9 @@ def use_tracking(run_dir: str | Path, experiment: str) -> str:
     found = mlflow.get_experiment_by_name(experiment)
     if found:
         return found.experiment_id
-    artifacts = None if uri.startswith("http") else (run_dir / "mlartifacts").resolve().as_uri()
+    # A file-based store keeps its artifacts in the run folder; a server chooses its own.
+    local = urlparse(uri).scheme in ("", "file", "sqlite")
+    artifacts = (run_dir / "mlartifacts").resolve().as_uri() if local else None
     return mlflow.create_experiment(experiment, artifact_location=artifacts)
 
 

@@ -27,3 +27,18 @@ def test_promotion_rule():
     assert not decide_promotion("m", "2", 0.94, ("1", 0.95)).promoted
     assert decide_promotion("m", "2", 0.96, ("1", 0.95)).promoted
     assert not decide_promotion("m", "2", 0.96, ("1", 0.95), margin=0.02).promoted
+
+
+def test_a_workspace_uri_is_served_by_the_azure_ml_plugin():
+    """In an Azure ML job MLFLOW_TRACKING_URI is the workspace's azureml:// URI; the pinned
+    azureml-mlflow must serve it with the pinned MLflow (the stores build without network)."""
+    from mlflow.tracking._model_registry.utils import _get_store as registry_store
+    from mlflow.tracking._tracking_service.utils import _get_store as tracking_store
+
+    uri = (
+        "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/"
+        "00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+        "Microsoft.MachineLearningServices/workspaces/ws"
+    )
+    assert type(tracking_store(uri)).__module__.startswith("azureml.mlflow")
+    assert type(registry_store(uri)).__module__.startswith("azureml.mlflow")
