@@ -28,6 +28,7 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
     array = np.asarray(image)
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
         raise ImageInputError(f"pixels must be numbers, got dtype {array.dtype}")
+    floats = np.issubdtype(array.dtype, np.floating)
     array = array.astype(np.float64)
     if array.ndim == 3:
         if array.shape[2] not in (1, 3, 4):
@@ -37,28 +38,32 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
         raise ImageInputError(f"expected a 2-D image (H, W) or (H, W, C), got shape {array.shape}")
     if not np.isfinite(array).all():
         raise ImageInputError("pixels must be finite (no NaN or infinity)")
-    if array.min() < 0 or array.max() > 255:
+    lowest, highest = array.min(), array.max()
+    if lowest < 0 or highest > 255:
         raise ImageInputError("pixels must lie in 0-255 (or 0-1 for floats)")
-    if np.issubdtype(np.asarray(image).dtype, np.floating) and array.max() <= 1.0:
+    if floats and highest <= 1.0:
         array = array * 255.0
     return array.astype(np.float32)
 
 
 def _ink(gray: np.ndarray) -> np.ndarray:
     """Ink as positive values over a zero background, whatever the input's polarity."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = float(np.median(border))
-    return np.clip(background - gray if background > 127.5 else gray - background, 0, None)
+    # The median of the border pixels; there are 2 * (H + W) of them, an even count.
+    border = np.sort(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]))
+    middle = border.size // 2
+    background = float((border[middle - 1] + border[middle]) / 2)
+    return np.maximum(background - gray if background > 127.5 else gray - background, 0)
 
 
 def _fit_in_box(ink: np.ndarray) -> np.ndarray:
     """Crop to the ink and resize so the longer side is BOX pixels."""
-    rows, cols = np.nonzero(ink > INK_THRESHOLD * ink.max())
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    inked = ink > INK_THRESHOLD * ink.max()
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = BOX / max(crop.shape)
     height, width = (max(1, round(n * scale)) for n in crop.shape)
     resized = Image.fromarray(crop, mode="F").resize((width, height), Image.Resampling.LANCZOS)
-    return np.clip(np.asarray(resized), 0, None)
+    return np.maximum(np.asarray(resized), 0)
 
 
 def _centre_by_mass(box: np.ndarray) -> np.ndarray:
@@ -69,8 +74,8 @@ def _centre_by_mass(box: np.ndarray) -> np.ndarray:
     cx = (box.sum(axis=0) @ np.arange(width)) / total
     centre = SIZE / 2  # where MNIST puts it: (14, 14) in pixel-index coordinates
     # Clip the offsets so that no ink leaves the field.
-    top = int(np.clip(round(centre - cy), 0, SIZE - height))
-    left = int(np.clip(round(centre - cx), 0, SIZE - width))
+    top = min(max(round(centre - cy), 0), SIZE - height)
+    left = min(max(round(centre - cx), 0), SIZE - width)
     field = np.zeros((SIZE, SIZE), np.float32)
     field[top : top + height, left : left + width] = box
     return field
@@ -89,9 +94,18 @@ def normalise_digit(image: np.ndarray) -> np.ndarray:
 
 
 def normalise_digits(images, progress: bool = False) -> np.ndarray:
-    """``normalise_digit`` over a batch: an (N, H, W[, C]) array or a list of images."""
-    items = tqdm(images, desc="normalising", unit="img", disable=not progress, leave=False)
-    normalised = [normalise_digit(image) for image in items]
+    """``normalise_digit`` over a batch: an (N, H, W[, C]) array or a list of images.
+
+    An image that cannot be read raises ``ImageInputError`` naming its index in the batch.
+    """
+    if progress:
+        images = tqdm(images, desc="normalising", unit="img", leave=False)
+    normalised = []
+    for index, image in enumerate(images):
+        try:
+            normalised.append(normalise_digit(image))
+        except ImageInputError as error:
+            raise ImageInputError(f"image {index}: {error}") from None
     return np.stack(normalised) if normalised else np.zeros((0, SIZE, SIZE), np.uint8)
 
 

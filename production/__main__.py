@@ -1,6 +1,6 @@
 """Command line of the production phase.
 
-python -m production bundle --model models:/mnist-cnn@champion --run-dir RUN --out DIR
+python -m production bundle --model models:/mnist-cnn@champion --run-dir RUN --out DIR [--float32]
 python -m production serve DIR [--port 5001] [--workers N] [--collect FILE]
 """
 
@@ -16,7 +16,9 @@ from production.endpoint import LocalEndpoint
 
 def bundle(args: argparse.Namespace) -> None:
     use_tracking(args.run_dir, "mnist-local")  # the registry of that run folder
-    out = bundle_registered_model(args.model, args.out, deployment=args.deployment)
+    out = bundle_registered_model(
+        args.model, args.out, deployment=args.deployment, quantize=not args.float32
+    )
     print(f"bundle for {args.model} written to {out}")
 
 
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     make.add_argument("--run-dir", default="runs/notebooks", help="run folder with the registry")
     make.add_argument("--out", required=True, help="new folder for the bundle")
     make.add_argument("--deployment", default="blue", help="deployment name (blue/green)")
+    make.add_argument(
+        "--float32", action="store_true", help="serve the float32 model (default: int8 if safe)"
+    )
     make.set_defaults(handler=bundle)
     run = commands.add_parser("serve", help="serve a bundle on 127.0.0.1")
     run.add_argument("bundle")

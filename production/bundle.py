@@ -2,7 +2,8 @@
 
 bundle/
   code/score.py, code/data_science/, code/production/   the scoring script and its code
-  model/<name>/<version>/model.onnx, labels.json          the model, served by ONNX Runtime
+  model/<name>/<version>/model.onnx, labels.json          the model (int8 when that is safe),
+                                                          served by ONNX Runtime
   conda.yml                                               the serving environment, pinned
   endpoint.yml, deployment.yml                            Azure ML managed online YAML
   sample-request.json                                     a request to try it with
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import data_science
@@ -20,6 +22,7 @@ from cloud.assets import deployment_spec, endpoint_spec, serving_environment
 from cloud.yaml_io import write_yaml
 from data_science.mnist import load_mnist
 from data_science.model import inference_model, keras
+from production.quantize import quantize_model
 
 
 def export_onnx(model: keras.Model, path: Path) -> None:
@@ -57,8 +60,13 @@ def build_bundle(
     instance_type: str = "Standard_DS3_v2",
     instance_count: int = 1,
     model_info: dict | None = None,
+    quantize: bool = True,
 ) -> Path:
-    """Write the bundle for ``model`` into ``out`` (which must not exist or be empty)."""
+    """Write the bundle for ``model`` into ``out`` (which must not exist or be empty).
+
+    With ``quantize`` the served model is int8 if it predicts like the float32 one
+    (``production.quantize``); model-info.json records the precision and the evidence.
+    """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: choose a new folder for the bundle")
@@ -67,6 +75,8 @@ def build_bundle(
     model_dir = model_folder(out, info)
     model_dir.mkdir(parents=True)
     export_onnx(model, model_dir / "model.onnx")
+    if quantize:
+        info["quantization"] = asdict(quantize_model(model_dir / "model.onnx"))
     classes = class_names or [str(i) for i in range(model.output_shape[-1])]
     (model_dir / "labels.json").write_text(json.dumps(classes))
     (model_dir / "model-info.json").write_text(json.dumps(info, indent=2))

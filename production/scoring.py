@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime
 from PIL import Image, UnidentifiedImageError
 
-from data_science.preprocessing import ImageInputError, to_grayscale, to_model_input
+from data_science.preprocessing import ImageInputError, to_model_input
 
 MAX_BATCH = int(os.environ.get("SCORE_MAX_BATCH", "256"))
 MAX_BODY_BYTES = int(os.environ.get("SCORE_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
@@ -81,10 +81,6 @@ def decode_batch(data, content_length: int | None = None) -> list[np.ndarray]:
                 f"image {index}: shape {image.shape}; expected (H, W) or (H, W, C) "
                 f"with sides up to {MAX_IMAGE_SIDE}"
             )
-        try:
-            to_grayscale(image)  # the preprocessing's own checks, reported with the index
-        except ImageInputError as err:
-            raise ScoringError(f"image {index}: {err}") from None
     return images
 
 
@@ -136,5 +132,9 @@ class Scorer:
 
     def score(self, data, content_length: int | None = None) -> Scored:
         """Validate, preprocess and score one request's ``data``."""
-        model_input = to_model_input(decode_batch(data, content_length))
+        images = decode_batch(data, content_length)
+        try:  # the preprocessing's own checks: values, channels, finiteness
+            model_input = to_model_input(images)
+        except ImageInputError as error:
+            raise ScoringError(str(error)) from None
         return Scored(model_input, self.probabilities(model_input), self.class_names)

@@ -9,6 +9,8 @@ import urllib.error
 import urllib.request
 
 import numpy as np
+import onnx
+import onnxruntime
 import pytest
 from PIL import Image
 
@@ -16,7 +18,8 @@ from data_science.mnist import load_mnist
 from data_science.model import build_cnn, compile_for_training, keras
 from data_science.preprocessing import to_model_input
 from data_science.train import TrainConfig, mnist_training_set
-from production.bundle import build_bundle
+from production import quantize
+from production.bundle import build_bundle, export_onnx
 from production.collect import read_collected
 from production.endpoint import LocalEndpoint
 
@@ -62,16 +65,36 @@ def test_health_and_openapi(endpoint):
     assert "data" in json.dumps(spec["definitions"]["ServiceInput"])
 
 
-def test_predictions_match_the_trained_model(endpoint, trained):
+def test_served_int8_model_predicts_like_the_trained_model(endpoint, trained):
     model, _ = trained
+    served_model = next(endpoint.bundle.glob("model/*/*/model.onnx"))
+    info = json.loads(served_model.with_name("model-info.json").read_text())
+    assert info["quantization"]["precision"] == "int8"
+    assert "QuantizeLinear" in {node.op_type for node in onnx.load(served_model).graph.node}
+
     digits = load_raw_test_digits(40)
-    status, reply = endpoint.post({"data": digits.tolist()[:MAX_BATCH]})
-    assert status == 200
-    expected = model(to_model_input(digits[:MAX_BATCH]), training=False).numpy()
-    served = np.array([p["probabilities"] for p in reply["predictions"]])
-    np.testing.assert_allclose(served, expected, atol=1e-4)
-    labels = [int(p["label"]) for p in reply["predictions"]]
-    assert labels == expected.argmax(axis=1).tolist()
+    replies = [endpoint.post({"data": digits[i : i + MAX_BATCH].tolist()}) for i in range(0, 40, 8)]
+    assert all(status == 200 for status, _ in replies)
+    served = np.array([p["probabilities"] for _, r in replies for p in r["predictions"]])
+    expected = model(to_model_input(digits), training=False).numpy()
+    assert np.abs(served - expected).max() < 0.1
+    assert (served.argmax(axis=1) == expected.argmax(axis=1)).mean() >= 0.95
+
+
+def test_float32_export_matches_keras_and_unsafe_int8_is_refused(trained, tmp_path, monkeypatch):
+    model, _ = trained
+    path = tmp_path / "model.onnx"
+    export_onnx(model, path)
+    digits = to_model_input(load_raw_test_digits(40))
+    session = onnxruntime.InferenceSession(str(path))
+    exported = session.run(None, {session.get_inputs()[0].name: digits})[0]
+    np.testing.assert_allclose(exported, model(digits, training=False).numpy(), atol=1e-4)
+
+    monkeypatch.setattr(quantize, "MIN_AGREEMENT", 1.01)  # no int8 model can reach it
+    before = path.read_bytes()
+    result = quantize.quantize_model(path)
+    assert result.precision == "float32" and result.reason.startswith("kept float32")
+    assert path.read_bytes() == before
 
 
 def load_raw_test_digits(count: int) -> np.ndarray:

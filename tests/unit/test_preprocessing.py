@@ -61,3 +61,9 @@ def test_blank_image_stays_blank():
 def test_bad_images_get_clear_errors(image, message):
     with pytest.raises(ImageInputError, match=message):
         normalise_digit(image)
+
+
+def test_a_bad_image_in_a_batch_is_named_by_its_index():
+    good, bad = np.zeros((28, 28)), np.full((28, 28), np.nan)
+    with pytest.raises(ImageInputError, match=r"^image 1: pixels must be finite"):
+        normalise_digits([good, bad])
