@@ -26,17 +26,18 @@ class ImageInputError(ValueError):
 def to_grayscale(image: np.ndarray) -> np.ndarray:
     """A float32 2-D array on the 0-255 scale from a 2-D or HxWxC (gray/RGB/RGBA) array."""
     array = np.asarray(image)
-    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+    if array.dtype.kind not in "iuf":
         raise ImageInputError(f"pixels must be numbers, got dtype {array.dtype}")
-    floats = np.issubdtype(array.dtype, np.floating)
-    array = array.astype(np.float64)
+    floats = array.dtype.kind == "f"
+    if floats:
+        array = array.astype(np.float64)  # scaled from 0-1 in double precision
     if array.ndim == 3:
         if array.shape[2] not in (1, 3, 4):
             raise ImageInputError(f"expected 1, 3 or 4 channels, got shape {array.shape}")
         array = array[..., 0] if array.shape[2] == 1 else array[..., :3] @ LUMA
     if array.ndim != 2 or min(array.shape) < 1:
         raise ImageInputError(f"expected a 2-D image (H, W) or (H, W, C), got shape {array.shape}")
-    if not np.isfinite(array).all():
+    if floats and not np.isfinite(array).all():
         raise ImageInputError("pixels must be finite (no NaN or infinity)")
     lowest, highest = array.min(), array.max()
     if lowest < 0 or highest > 255:
@@ -55,14 +56,16 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     return np.maximum(background - gray if background > 127.5 else gray - background, 0)
 
 
-def _fit_in_box(ink: np.ndarray) -> np.ndarray:
+def _fit_in_box(ink: np.ndarray, peak: float) -> np.ndarray:
     """Crop to the ink and resize so the longer side is BOX pixels."""
-    inked = ink > INK_THRESHOLD * ink.max()
+    inked = ink > INK_THRESHOLD * peak
     rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = BOX / max(crop.shape)
     height, width = (max(1, round(n * scale)) for n in crop.shape)
-    resized = Image.fromarray(crop, mode="F").resize((width, height), Image.Resampling.LANCZOS)
+    crop = np.ascontiguousarray(crop, np.float32)
+    image = Image.frombuffer("F", crop.shape[::-1], crop, "raw", "F", 0, 1)  # shares crop's memory
+    resized = image.resize((width, height), Image.Resampling.LANCZOS)
     return np.maximum(np.asarray(resized), 0)
 
 
@@ -87,9 +90,10 @@ def normalise_digit(image: np.ndarray) -> np.ndarray:
     The ink is stretched so that its peak is 255. An image without ink comes back black.
     """
     ink = _ink(to_grayscale(image))
-    if ink.max() <= 0:
+    peak = ink.max()
+    if peak <= 0:
         return np.zeros((SIZE, SIZE), np.uint8)
-    field = _centre_by_mass(_fit_in_box(ink))
+    field = _centre_by_mass(_fit_in_box(ink, peak))
     return np.round(field * (255.0 / field.max())).astype(np.uint8)
 
 
