@@ -13,7 +13,6 @@ batches of 64, and the throughput ratio against the peer per round and its media
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import tempfile
@@ -23,7 +22,7 @@ from data_science.mnist import load_mnist
 from data_science.model import build_cnn, compile_for_training, keras
 from data_science.preprocessing import to_model_input
 from production.bundle import build_bundle, bundle_registered_model
-from production.endpoint import LocalEndpoint
+from production.endpoint import LocalEndpoint, served_model_info
 
 TRIVIAL_SCORE = """
 from inference_schema.schema_decorators import input_schema
@@ -102,8 +101,7 @@ def main() -> None:
             bundle_registered_model(args.model, bundle)
         else:
             build_bundle(trained_model(), bundle)
-        info = json.loads(next(bundle.glob("model/*/*/model-info.json")).read_text())
-        print(f"served model: {info['quantization']['reason']}")
+        print(f"served model: {served_model_info(bundle)['quantization']['reason']}")
         peer = trivial_bundle(bundle, Path(scratch) / "trivial")
         endpoints = {"score.py (bundle)": serve(bundle, "score.py (bundle)")}
         endpoints["trivial run() (peer)"] = serve(peer, "trivial run() (peer)")

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from course.report import format_value, markdown_row
 from course.runner import UsageError
 
 MISSING = "—"
@@ -45,7 +46,7 @@ def compare_runs(base_dir: Path, change_dir: Path) -> str:
     for notebook, measure in keys:
         old, new = base_rows.get((notebook, measure)), change_rows.get((notebook, measure))
         cells = [notebook, measure, _format(old), _format(new), _difference(old, new)]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append(markdown_row(cells))
     return "\n".join(lines) + "\n"
 
 
@@ -68,9 +69,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _format(value: Any) -> str:
-    if value is None:
-        return MISSING
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return MISSING if value is None else format_value(value)
 
 
 def _difference(old: Any, new: Any) -> str:

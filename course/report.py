@@ -88,12 +88,16 @@ def render_markdown(report: RunReport) -> str:
 
 
 def _table_row(result: NotebookResult) -> str:
-    metrics = ", ".join(f"{name}={_format_value(value)}" for name, value in result.metrics.items())
-    cells = [result.name, result.status, f"{result.duration:.1f}", metrics]
+    metrics = ", ".join(f"{name}={format_value(value)}" for name, value in result.metrics.items())
+    return markdown_row([result.name, result.status, f"{result.duration:.1f}", metrics])
+
+
+def markdown_row(cells: list[str]) -> str:
+    """One row of a Markdown table, with any `|` in a cell escaped."""
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def _format_value(value: Any) -> str:
+def format_value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

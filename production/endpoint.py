@@ -33,13 +33,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def served_model_dir(bundle: str | Path) -> Path:
+    """The bundle's model/<name>/<version>/ folder, the one holding model.onnx."""
+    return next(Path(bundle).glob("model/*/*/model.onnx")).parent
+
+
+def served_model_info(bundle: str | Path) -> dict:
+    """The bundle's model-info.json: the model's name, version and served precision."""
+    return json.loads((served_model_dir(bundle) / "model-info.json").read_text())
+
+
 def server_environment(bundle: Path, collect_to: Path | None = None) -> dict[str, str]:
     """What Azure ML sets for a deployment, pointed at the bundle's folders."""
     code = (bundle / "code").resolve()
-    model_dir = next((bundle / "model").glob("*/*/model.onnx")).parent
     env = {
         **os.environ,
-        "AZUREML_MODEL_DIR": str(model_dir.resolve()),
+        "AZUREML_MODEL_DIR": str(served_model_dir(bundle).resolve()),
         "AZUREML_ENTRY_SCRIPT": str(code / "score.py"),
         "AML_APP_ROOT": str(code),
         "PYTHONPATH": str(code),  # the bundle's own copy of the code, as in the cloud

@@ -51,8 +51,11 @@ class _Digits(CalibrationDataReader):
         return next(self._feeds, None)
 
 
-def _predict(model: Path, images: np.ndarray) -> np.ndarray:
-    session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+def _session(model: Path) -> onnxruntime.InferenceSession:
+    return onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+
+
+def _classes(session: onnxruntime.InferenceSession, images: np.ndarray) -> np.ndarray:
     return session.run(None, {session.get_inputs()[0].name: images})[0].argmax(axis=1)
 
 
@@ -61,18 +64,19 @@ def quantize_model(model: Path) -> Quantization:
     digits = load_mnist("sample")  # embedded: the bundle builds offline
     calibration = to_model_input(digits.x_train[:CALIBRATION_DIGITS])
     check = to_model_input(digits.x_test)
-    input_name = onnxruntime.InferenceSession(str(model)).get_inputs()[0].name
+    original = _session(model)
+    original_classes = _classes(original, check)
     with tempfile.TemporaryDirectory() as scratch:
         prepared, quantized = Path(scratch) / "prepared.onnx", Path(scratch) / "int8.onnx"
         quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
         quantize_static(
             str(prepared),
             str(quantized),
-            _Digits(input_name, calibration),
+            _Digits(original.get_inputs()[0].name, calibration),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
         )
-        agreement = float((_predict(model, check) == _predict(quantized, check)).mean())
+        agreement = float((_classes(_session(quantized), check) == original_classes).mean())
         if agreement >= MIN_AGREEMENT:
             quantized.replace(model)
             reason = f"int8 agrees with float32 on {agreement:.1%} of {len(check)} digits"

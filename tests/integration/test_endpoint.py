@@ -21,7 +21,7 @@ from data_science.train import TrainConfig, mnist_training_set
 from production import quantize
 from production.bundle import build_bundle, export_onnx
 from production.collect import read_collected
-from production.endpoint import LocalEndpoint
+from production.endpoint import LocalEndpoint, served_model_dir, served_model_info
 
 pytestmark = pytest.mark.integration
 MAX_BATCH, MAX_BODY = 8, 200_000
@@ -67,10 +67,9 @@ def test_health_and_openapi(endpoint):
 
 def test_served_int8_model_predicts_like_the_trained_model(endpoint, trained):
     model, _ = trained
-    served_model = next(endpoint.bundle.glob("model/*/*/model.onnx"))
-    info = json.loads(served_model.with_name("model-info.json").read_text())
-    assert info["quantization"]["precision"] == "int8"
-    assert "QuantizeLinear" in {node.op_type for node in onnx.load(served_model).graph.node}
+    assert served_model_info(endpoint.bundle)["quantization"]["precision"] == "int8"
+    graph = onnx.load(served_model_dir(endpoint.bundle) / "model.onnx").graph
+    assert "QuantizeLinear" in {node.op_type for node in graph.node}
 
     digits = load_raw_test_digits(40)
     replies = [endpoint.post({"data": digits[i : i + MAX_BATCH].tolist()}) for i in range(0, 40, 8)]
