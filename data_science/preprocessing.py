@@ -17,6 +17,7 @@ SIZE = 28
 BOX = 20
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's convert("L")
 INK_THRESHOLD = 0.1  # fraction of the peak ink value that still counts as ink for cropping
+_PIXEL_INDEX = np.arange(SIZE)  # row and column numbers, for the centre of mass
 
 
 class ImageInputError(ValueError):
@@ -60,28 +61,28 @@ def _fit_in_box(ink: np.ndarray, peak: float) -> np.ndarray:
     """Crop to the ink and resize so the longer side is BOX pixels."""
     inked = ink > INK_THRESHOLD * peak
     rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    # A contiguous float32 copy: what Pillow reads, and laid out like Pillow's output.
+    crop = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], np.float32)
+    if max(crop.shape) == BOX:  # already fits (as MNIST digits do): resizing changes nothing
+        return crop
     scale = BOX / max(crop.shape)
     height, width = (max(1, round(n * scale)) for n in crop.shape)
-    crop = np.ascontiguousarray(crop, np.float32)
     image = Image.frombuffer("F", crop.shape[::-1], crop, "raw", "F", 0, 1)  # shares crop's memory
     resized = image.resize((width, height), Image.Resampling.LANCZOS)
     return np.maximum(np.asarray(resized), 0)
 
 
-def _centre_by_mass(box: np.ndarray) -> np.ndarray:
-    """Place the box in a SIZE x SIZE field with its centre of mass at the centre."""
+def _mass_centred_offset(box: np.ndarray) -> tuple[int, int]:
+    """Where the box goes in a SIZE x SIZE field to put its centre of mass at the centre."""
     height, width = box.shape
     total = box.sum()
-    cy = (box.sum(axis=1) @ np.arange(height)) / total
-    cx = (box.sum(axis=0) @ np.arange(width)) / total
+    cy = (box.sum(axis=1) @ _PIXEL_INDEX[:height]) / total
+    cx = (box.sum(axis=0) @ _PIXEL_INDEX[:width]) / total
     centre = SIZE / 2  # where MNIST puts it: (14, 14) in pixel-index coordinates
     # Clip the offsets so that no ink leaves the field.
     top = min(max(round(centre - cy), 0), SIZE - height)
     left = min(max(round(centre - cx), 0), SIZE - width)
-    field = np.zeros((SIZE, SIZE), np.float32)
-    field[top : top + height, left : left + width] = box
-    return field
+    return top, left
 
 
 def normalise_digit(image: np.ndarray) -> np.ndarray:
@@ -93,8 +94,11 @@ def normalise_digit(image: np.ndarray) -> np.ndarray:
     peak = ink.max()
     if peak <= 0:
         return np.zeros((SIZE, SIZE), np.uint8)
-    field = _centre_by_mass(_fit_in_box(ink, peak))
-    return np.round(field * (255.0 / field.max())).astype(np.uint8)
+    box = _fit_in_box(ink, peak)
+    top, left = _mass_centred_offset(box)
+    field = np.zeros((SIZE, SIZE), np.uint8)
+    field[top : top + box.shape[0], left : left + box.shape[1]] = np.round(box * (255 / box.max()))
+    return field
 
 
 def normalise_digits(images, progress: bool = False) -> np.ndarray:

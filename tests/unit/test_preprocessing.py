@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
+from PIL import Image
 
 from data_science import normalise_digit, normalise_digits
 from data_science.mnist import load_mnist
-from data_science.preprocessing import ImageInputError
+from data_science.preprocessing import ImageInputError, _fit_in_box
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
@@ -42,6 +43,14 @@ def test_colour_and_float_inputs_match_gray_uint8():
     expected = normalise_digit(gray)
     np.testing.assert_array_equal(normalise_digit(rgb), expected)
     np.testing.assert_array_equal(normalise_digit(gray / 255.0), expected)
+
+
+def test_ink_that_already_fits_the_box_is_not_resampled():
+    ink = np.zeros((28, 28), np.float32)
+    ink[4:24, 9:21] = np.random.default_rng(0).uniform(50, 255, (20, 12))  # 20 high: fits
+    crop = Image.fromarray(ink[4:24, 9:21])
+    resampled = crop.resize(crop.size, Image.Resampling.LANCZOS)
+    np.testing.assert_array_equal(_fit_in_box(ink, ink.max()), np.asarray(resampled))
 
 
 def test_blank_image_stays_blank():
