@@ -64,19 +64,24 @@ def compile_for_training(
 
 
 def inference_model(model: keras.Model) -> keras.Model:
-    """The same network and weights without the augmentation layers, for export and serving.
+    """The same network and predictions, lighter to serve: for export to ONNX.
 
-    Random layers are inert at inference, but they would still be traced into an exported
-    graph (and ONNX has no random ops).
+    The augmentation layers go: random layers are inert at inference, but they would still
+    be traced into an exported graph (and ONNX has no random ops). The input rescaling is
+    folded into the first convolution's kernel, conv(x * s, W) = conv(x, s * W), which
+    saves the served model a multiplication per pixel and, in int8, a quantization step.
     """
 
-    def drop_augmentation(layer):
-        if isinstance(layer, layers.RandomRotation | layers.RandomTranslation):
+    def strip(layer):
+        if isinstance(layer, layers.RandomRotation | layers.RandomTranslation | layers.Rescaling):
             return layers.Identity(name=layer.name)
         return layer.__class__.from_config(layer.get_config())
 
-    clone = keras.models.clone_model(model, clone_function=drop_augmentation)
+    clone = keras.models.clone_model(model, clone_function=strip)
     for original, copy in zip(model.layers, clone.layers, strict=True):
         if copy.weights:
             copy.set_weights(original.get_weights())
+    rescaling = next(layer for layer in model.layers if isinstance(layer, layers.Rescaling))
+    first_conv = next(layer for layer in clone.layers if isinstance(layer, layers.Conv2D))
+    first_conv.kernel.assign(first_conv.kernel * rescaling.scale)
     return clone
