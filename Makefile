@@ -39,10 +39,11 @@ format: install
 hooks: install
 	$(BIN)/pre-commit install
 
-# Re-resolve constraints.txt after a change to pyproject.toml; UPGRADE=1 moves every pin to
-# its newest release. environment.yml mirrors the pins (tests/unit/test_pins.py says where).
+# Re-resolve constraints.txt after a change to pyproject.toml (UPGRADE=1 moves every pin to
+# its newest release) and write environment.yml from the new pins.
 pins: | $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 $(if $(UPGRADE),--upgrade) -o constraints.txt
+	$(BIN)/python -m cloud.conda
 
 # Bundle the champion of a run folder (RUN=..., default runs/notebooks) and serve it locally.
 serve: install

@@ -1,27 +1,34 @@
-"""The pins live in one place (constraints.txt); environment.yml must mirror them."""
+"""The pins live in one place (constraints.txt); environment.yml is written from them."""
 
-import re
-import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+
+from cloud.conda import conda_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def requirement_name(spec: str) -> str:
-    return re.match(r"[A-Za-z0-9_.\-]+", spec).group(0).lower()
+def test_environment_yml_is_written_from_the_pins():
+    expected = conda_environment(ROOT / "pyproject.toml", ROOT / "constraints.txt")
+    assert (ROOT / "environment.yml").read_text() == expected, "run: python -m cloud.conda"
 
 
-def test_environment_yml_mirrors_the_pins():
-    pins = dict(re.findall(r"^([\w.\-]+)==(\S+)", (ROOT / "constraints.txt").read_text(), re.M))
-    pins = {name.lower(): version for name, version in pins.items()}
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    conda_pins = dict(spec.split("==") for spec in pip_section)
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {requirement_name(spec) for spec in project["dependencies"]}
+def test_every_dependency_gets_its_pinned_version(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\ndependencies = ["numpy>=2", "Inference_Schema"]\n')
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("inference-schema==1.8\n    # via x\nnumpy==2.3.5\nscipy==1.17.1\n")
+    env = yaml.safe_load(conda_environment(pyproject, constraints))
+    assert env["dependencies"][:2] == ["python=3.11", "pip"]
+    assert env["dependencies"][2] == {"pip": ["numpy==2.3.5", "inference_schema==1.8"]}
 
-    assert set(conda_pins) == wanted
-    assert {name: pins.get(name) for name in conda_pins} == conda_pins
-    assert "python=3.11" in env["dependencies"]
+
+def test_a_dependency_without_a_pin_is_named(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\ndependencies = ["numpy", "tqdm"]\n')
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("numpy==2.3.5\n")
+    with pytest.raises(ValueError, match=r"not pinned in constraints.txt: tqdm \(make pins\)"):
+        conda_environment(pyproject, constraints)
