@@ -88,6 +88,8 @@ def test_float32_export_matches_keras_and_unsafe_int8_is_refused(trained, tmp_pa
     session = onnxruntime.InferenceSession(str(path))
     exported = session.run(None, {session.get_inputs()[0].name: digits})[0]
     np.testing.assert_allclose(exported, model(digits, training=False).numpy(), atol=1e-4)
+    operators = {node.op_type for node in onnx.load(path).graph.node}
+    assert "Mul" not in operators  # the 1/255 rescaling is folded into the first convolution
 
     monkeypatch.setattr(quantize, "MIN_AGREEMENT", 1.01)  # no int8 model can reach it
     before = path.read_bytes()
