@@ -109,7 +109,9 @@ def cpus_awake() -> Iterator[bool]:
         os.close(request)  # closing withdraws the request
 
 
-def report(figures: dict, endpoints: list[str], rounds: int) -> None:
+def measure(endpoints: dict[str, LocalEndpoint], requests: int, rounds: int) -> None:
+    """Run the interleaved loads and print each server's figures and the ratio per load."""
+    figures = interleaved(endpoints, requests, rounds)
     ours, theirs = endpoints
     for kind in ("single", "batch64"):
         for name in endpoints:
@@ -146,12 +148,11 @@ def main() -> None:
         endpoints["trivial run() (peer)"] = serve(peer, "trivial run() (peer)")
         try:
             print("as the machine is:")
-            report(interleaved(endpoints, args.requests, args.rounds), [*endpoints], args.rounds)
+            measure(endpoints, args.requests, args.rounds)
             with cpus_awake() as awake:
                 if awake:
                     print("CPUs held out of idle states:")
-                    figures = interleaved(endpoints, args.requests, args.rounds)
-                    report(figures, [*endpoints], args.rounds)
+                    measure(endpoints, args.requests, args.rounds)
                 else:
                     print("(CPUs not held awake: /dev/cpu_dma_latency is not writable)")
         finally:
