@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= default
 
-.PHONY: install course test lint format hooks pins lab serve mlflow-ui clean
+.PHONY: install course test test-fast lint format hooks pins lab serve mlflow-ui clean
 
 install: $(STAMP)
 
@@ -22,8 +22,12 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/uv
 course: install
 	$(BIN)/course run --profile $(PROFILE) $(if $(COURSE_OUT),--out $(COURSE_OUT))
 
+# Every tier (what CI runs); test-fast skips training, servers and subprocesses.
 test: install
 	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .

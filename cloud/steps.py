@@ -4,7 +4,7 @@
     python -m cloud.steps evaluate --trained DIR --data DIR --model-name NAME --decision DIR
     python -m cloud.steps register --trained DIR --decision DIR --model-name NAME
 
-``evaluate`` applies the course's promotion rule (``decide_promotion``): the candidate
+``evaluate`` applies the course's promotion rule (``registry.decide_promotion``): the candidate
 must beat the registered champion on the same test set; ``register`` acts only if it does.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 DECISION_FILE = "decision.json"
@@ -47,18 +47,20 @@ def evaluate(trained: str | Path, data: str | Path, model_name: str, decision: s
     """Evaluate the candidate and the champion on the same test set; write the decision."""
     import mlflow
 
+    from data_science import registry
     from data_science.evaluate import evaluate_model
-    from data_science.tracking import decide_promotion, use_tracking
-    from data_science.train import TrainConfig, champion_score, mnist_training_set
+    from data_science.mnist import load_mnist
+    from data_science.preprocessing import to_model_input
+    from data_science.tracking import use_tracking
 
     use_tracking(Path(decision), "mnist-pipeline-evaluate")
-    test = mnist_training_set(TrainConfig(data_source="full", data_dir=str(data)), progress=False)
+    digits = load_mnist("full", data)
+    x_test, y_test = to_model_input(digits.x_test, progress=False), digits.y_test
     run_id, folder = trained_model(trained)
-    accuracy = evaluate_model(
-        mlflow.keras.load_model(str(folder)), test.x_test, test.y_test
-    ).accuracy
-    verdict = decide_promotion(model_name, "candidate", accuracy, champion_score(model_name, test))
-    result = {**asdict(verdict), "run_id": run_id, "reason": verdict.reason}
+    accuracy = evaluate_model(mlflow.keras.load_model(str(folder)), x_test, y_test).accuracy
+    champion = registry.champion_score(model_name, x_test, y_test)
+    verdict = registry.decide_promotion(model_name, "candidate", accuracy, champion)
+    result = {**verdict.record(), "run_id": run_id}
     Path(decision).mkdir(parents=True, exist_ok=True)
     (Path(decision) / DECISION_FILE).write_text(json.dumps(result, indent=2))
     return result
@@ -67,18 +69,16 @@ def evaluate(trained: str | Path, data: str | Path, model_name: str, decision: s
 def register(trained: str | Path, decision: str | Path, model_name: str) -> str | None:
     """Register the candidate and make it the champion if the decision says so; return the
     new version, or None when the champion stays."""
-    import mlflow
-
-    from data_science.tracking import PromotionDecision, apply_promotion
+    from data_science import registry
 
     result = json.loads((Path(decision) / DECISION_FILE).read_text())
     if not result["promoted"]:
         print(f"not registered: {result['reason']}")
         return None
     run_id, _ = trained_model(trained)
-    version = str(mlflow.register_model(f"runs:/{run_id}/model", model_name).version)
-    fields = {k: v for k, v in result.items() if k in PromotionDecision.__dataclass_fields__}
-    apply_promotion(replace(PromotionDecision(**fields), candidate_version=version))
+    version = registry.register(run_id, model_name)
+    verdict = registry.PromotionDecision.from_record(result)
+    registry.apply_decision(replace(verdict, candidate_version=version))
     print(f"registered {model_name} v{version} as champion: {result['reason']}")
     return version
 

@@ -12,10 +12,11 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
+from data_science import registry
 from data_science.evaluate import Evaluation, evaluate_model
+from data_science.registry import PromotionDecision
 from data_science.search import SearchResult, Trial
-from data_science.tracking import PromotionDecision, apply_promotion, decide_promotion
-from data_science.train import MODEL_NAME, TrainingSet, champion_score
+from data_science.train import MODEL_NAME, TrainingSet
 
 INTENDED_USE = (
     "Classifying one handwritten digit (0-9) per image, after the shared preprocessing "
@@ -54,10 +55,10 @@ def promote_with_evidence(
     trial = candidate or search.best
     model = mlflow.keras.load_model(f"runs:/{trial.run_id}/model")
     evaluation = evaluate_model(model, data.x_test, data.y_test, data.class_names)
-    champion = champion_score(model_name, data)
-    version = mlflow.register_model(f"runs:/{trial.run_id}/model", model_name).version
-    decision = decide_promotion(model_name, str(version), evaluation.accuracy, champion, margin)
-    apply_promotion(decision)
+    champion = registry.champion_score(model_name, data.x_test, data.y_test)
+    version = registry.register(trial.run_id, model_name)
+    decision = registry.decide_promotion(model_name, version, evaluation.accuracy, champion, margin)
+    registry.apply_decision(decision)
 
     card = model_card(decision, trial, evaluation, search, data)
     card_path = Path(output) / "model_cards" / f"{model_name}-v{version}.md"
@@ -65,7 +66,7 @@ def promote_with_evidence(
     card_path.write_text(card)
     client = MlflowClient()
     client.log_artifact(search.parent_run_id, str(card_path), "model_card")
-    client.update_model_version(model_name, str(version), description=card)
+    client.update_model_version(model_name, version, description=card)
     for key, value in {
         "promoted": decision.promoted,
         "promotion": decision.reason,

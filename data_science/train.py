@@ -22,18 +22,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from data_science import plots
+from data_science import plots, registry
 from data_science.evaluate import Evaluation, evaluate_model
 from data_science.mnist import load_mnist
 from data_science.model import build_cnn, compile_for_training, keras
 from data_science.preprocessing import to_model_input
-from data_science.tracking import (
-    PromotionDecision,
-    apply_promotion,
-    champion_version,
-    decide_promotion,
-    use_tracking,
-)
+from data_science.registry import PromotionDecision
+from data_science.tracking import use_tracking
 
 EXPERIMENT = "mnist-local"
 MODEL_NAME = "mnist-cnn"
@@ -206,9 +201,11 @@ def train_on(
         )
         promotion = None
         if version:
-            champion = champion_score(model_name, data)
-            promotion = decide_promotion(model_name, version, evaluation.accuracy, champion)
-            apply_promotion(promotion)
+            champion = registry.champion_score(model_name, data.x_test, data.y_test)
+            promotion = registry.decide_promotion(
+                model_name, version, evaluation.accuracy, champion
+            )
+            registry.apply_decision(promotion)
             mlflow.set_tags({"promoted": promotion.promoted, "promotion": promotion.reason})
     return TrainResult(
         run_id=run.info.run_id,
@@ -234,9 +231,9 @@ def ensure_champion(
     """The champion's URI in the run folder's registry; trains one first if there is none
     (so a notebook that serves the champion also runs on its own)."""
     use_tracking(output, EXPERIMENT)
-    if champion_version(model_name) is None:
+    if registry.champion_version(model_name) is None:
         train(config or TrainConfig(epochs=2, max_train_samples=2000), output, progress=progress)
-    return f"models:/{model_name}@champion"
+    return registry.role_uri(model_name)
 
 
 def log_evaluation(
@@ -274,24 +271,13 @@ def log_and_register(
         pip_requirements=model_requirements(),
     )
     mlflow.log_artifacts(str(path), "model")
-    if model_name is None:
-        return None
-    return str(mlflow.register_model(f"runs:/{run_id}/model", model_name).version)
+    return None if model_name is None else registry.register(run_id, model_name)
 
 
 def model_requirements() -> list[str]:
     """A saved model's pip requirements pinned to the installed versions: the list MLflow
     infers by loading the model in a subprocess, which takes half a minute."""
     return [f"{name}=={installed_version(name)}" for name in MODEL_PACKAGES]
-
-
-def champion_score(model_name: str, data: TrainingSet) -> tuple[str, float] | None:
-    """The current champion's version and accuracy on this run's test set."""
-    champion = champion_version(model_name)
-    if champion is None:
-        return None
-    model = mlflow.keras.load_model(f"models:/{model_name}@champion")
-    return str(champion.version), evaluate_model(model, data.x_test, data.y_test).accuracy
 
 
 def parse_flag(text: str) -> bool:

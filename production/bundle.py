@@ -89,17 +89,6 @@ def build_bundle(
     return out
 
 
-def registered_version(model_uri: str):
-    """The registry entry behind ``models:/<name>/<version>`` or ``models:/<name>@<alias>``."""
-    from mlflow import MlflowClient
-
-    reference = model_uri.removeprefix("models:/")
-    client = MlflowClient()
-    if "@" in reference:
-        return client.get_model_version_by_alias(*reference.split("@", 1))
-    return client.get_model_version(*reference.split("/", 1))
-
-
 def model_folder(bundle: Path, info: dict) -> Path:
     return bundle / "model" / info["name"] / str(info["version"])
 
@@ -108,8 +97,10 @@ def bundle_registered_model(model_uri: str, out: str | Path, **options) -> Path:
     """Bundle a model from the MLflow registry (e.g. ``models:/mnist-cnn@champion``)."""
     import mlflow
 
+    from data_science.registry import resolve
+
     model = mlflow.keras.load_model(model_uri)
-    version = registered_version(model_uri)
+    version = resolve(model_uri)
     classes = mlflow.get_run(version.run_id).data.params.get("classes")
     info = {"name": version.name, "version": version.version, "model_uri": model_uri}
     class_names = classes.split(",") if classes else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -79,8 +80,12 @@ class ModelDataCollector:
 
 
 def read_collected(sink: str | Path) -> pd.DataFrame:
-    """The local sink as one row per image: request time and id, pixels and prediction."""
-    records = [json.loads(line) for line in Path(sink).read_text(encoding="utf-8").splitlines()]
+    """The local sink as one row per image: request time and id, pixels and prediction.
+
+    A last line without its newline is a record still being written, and is left out.
+    """
+    *complete, _being_written = Path(sink).read_text(encoding="utf-8").split("\n")
+    records = [json.loads(line) for line in complete]
     frames = {}
     for collection in ("model_inputs", "model_outputs"):
         rows = [
@@ -90,6 +95,28 @@ def read_collected(sink: str | Path) -> pd.DataFrame:
             for i, item in enumerate(r["data"])
         ]
         frames[collection] = pd.DataFrame(rows)
+    if any(frame.empty for frame in frames.values()):
+        return pd.DataFrame(columns=["time", "correlation_id", "position", "pixels", "label"])
     return frames["model_inputs"].merge(
         frames["model_outputs"], on=["time", "correlation_id", "position"]
+    )
+
+
+def wait_for_collected(
+    sink: str | Path, images: int, request_prefix: str = "", timeout: float = 30.0
+) -> pd.DataFrame:
+    """``read_collected`` once the sink holds ``images`` images (inputs and outputs) from
+    requests whose id starts with ``request_prefix``. The collector writes from a
+    background worker, so records arrive a little after the replies."""
+    deadline, found = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        if Path(sink).exists():
+            collected = read_collected(sink)
+            found = int(collected["correlation_id"].str.startswith(request_prefix).sum())
+            if found >= images:
+                return collected
+        time.sleep(0.05)
+    raise TimeoutError(
+        f"{sink}: {found} of {images} collected images from requests {request_prefix!r}… "
+        f"after {timeout:.0f} s; is collection enabled?"
     )

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from production.collect import read_collected
+from production.collect import wait_for_collected
 from production.endpoint import EndpointError, LocalEndpoint
+
+REQUEST_PREFIX = "day-"  # request ids are day-<day>-<batch>
 
 
 def request_images(traffic: pd.DataFrame, clean: np.ndarray, foreign: np.ndarray) -> list:
@@ -40,17 +42,20 @@ def replay(
         for batch, start in enumerate(range(0, len(rows), batch_size)):
             chunk = rows[start : start + batch_size]
             body = {"data": [images[i].tolist() for i in chunk]}
-            status, reply = endpoint.post(body, request_id=f"day-{day:04d}-{batch:03d}")
+            request_id = f"{REQUEST_PREFIX}{day:04d}-{batch:03d}"
+            status, reply = endpoint.post(body, request_id=request_id)
             if status != 200:
                 raise EndpointError(f"day {day}: the endpoint answered {status}: {reply}")
             predicted[chunk] = [p["label"] for p in reply["predictions"]]
     return traffic.assign(predicted=predicted.astype(int))
 
 
-def collected_days(sink: str | Path) -> dict[int, np.ndarray]:
-    """The collected model inputs of each replayed day, as (N, 28, 28, 1) float32 arrays."""
-    collected = read_collected(sink)
-    replayed = collected[collected["correlation_id"].str.startswith("day-")]
+def collected_days(sink: str | Path, images: int, timeout: float = 60) -> dict[int, np.ndarray]:
+    """The collected model inputs of each replayed day, as (N, 28, 28, 1) float32 arrays,
+    once the sink holds all ``images`` replayed images (the collector writes them from a
+    background worker)."""
+    collected = wait_for_collected(sink, images, REQUEST_PREFIX, timeout)
+    replayed = collected[collected["correlation_id"].str.startswith(REQUEST_PREFIX)]
     days = replayed["correlation_id"].str.split("-").str[1].astype(int)
     return {
         int(day): np.stack(rows["pixels"].to_numpy()).reshape(-1, 28, 28, 1).astype(np.float32)

@@ -59,8 +59,9 @@ def _classes(session: onnxruntime.InferenceSession, images: np.ndarray) -> np.nd
     return session.run(None, {session.get_inputs()[0].name: images})[0].argmax(axis=1)
 
 
-def quantize_model(model: Path) -> Quantization:
-    """Replace ``model`` (float32 ONNX) by its int8 version if the two agree; report."""
+def quantize_model(model: Path, min_agreement: float = MIN_AGREEMENT) -> Quantization:
+    """Replace ``model`` (float32 ONNX) by its int8 version if the two predict the same
+    class on at least ``min_agreement`` of the check digits; report either way."""
     digits = load_mnist("sample")  # embedded: the bundle builds offline
     calibration = to_model_input(digits.x_train[:CALIBRATION_DIGITS])
     check = to_model_input(digits.x_test)
@@ -77,13 +78,13 @@ def quantize_model(model: Path) -> Quantization:
             per_channel=True,
         )
         agreement = float((_classes(_session(quantized), check) == original_classes).mean())
-        if agreement >= MIN_AGREEMENT:
+        if agreement >= min_agreement:
             quantized.replace(model)
             reason = f"int8 agrees with float32 on {agreement:.1%} of {len(check)} digits"
             return Quantization("int8", agreement, len(check), reason)
     reason = (
         f"kept float32: int8 agreed with it on only {agreement:.1%} of {len(check)} digits "
-        f"(at least {MIN_AGREEMENT:.1%} required)"
+        f"(at least {min_agreement:.1%} required)"
     )
     log.warning(reason)
     return Quantization("float32", agreement, len(check), reason)

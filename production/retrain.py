@@ -15,13 +15,12 @@ import mlflow
 import numpy as np
 import pandas as pd
 import yaml
-from mlflow import MlflowClient
 
+from data_science import registry
 from data_science.evaluate import evaluate_model
+from data_science.registry import CHALLENGER, CHAMPION
 from data_science.train import MODEL_NAME, TrainConfig, TrainingSet, TrainResult, train_on
 from production.bundle import endpoint_spec
-
-CHALLENGER = "challenger"
 
 
 def with_labelled_foreign(
@@ -41,13 +40,15 @@ def train_challenger(
 ) -> TrainResult:
     """Train on ``data`` and register the model as the challenger (never the champion)."""
     result = train_on(data, config, output, experiment="mnist-retraining", register=False)
-    version = mlflow.register_model(f"runs:/{result.run_id}/model", model_name).version
-    MlflowClient().set_registered_model_alias(model_name, CHALLENGER, version)
-    return replace(result, model_version=str(version), model_uri=f"models:/{model_name}/{version}")
+    version = registry.register(result.run_id, model_name)
+    registry.set_role(model_name, version, CHALLENGER)
+    return replace(result, model_version=version, model_uri=f"models:/{model_name}/{version}")
 
 
 @dataclass(frozen=True)
 class ChallengerDecision:
+    model_name: str
+    candidate_version: str  # the challenger's
     table: pd.DataFrame  # rows: champion, challenger; columns: accuracy per test set
     max_mnist_drop: float
     promoted: bool
@@ -59,10 +60,19 @@ class ChallengerDecision:
             "foreign accuracy improves"
         )
 
+    @property
+    def reason(self) -> str:
+        verdict = "promoted" if self.promoted else "not promoted"
+        scores = ", ".join(
+            f"{name} {self.table.loc[CHAMPION, name]:.4f} -> {self.table.loc[CHALLENGER, name]:.4f}"
+            for name in self.table.columns
+        )
+        return f"challenger {verdict} ({scores}); rule: {self.rule}"
+
 
 def challenger_wins(table: pd.DataFrame, max_mnist_drop: float) -> bool:
     """The rule, on a table of accuracies (rows champion/challenger, columns mnist/foreign)."""
-    champion, challenger = table.loc["champion"], table.loc[CHALLENGER]
+    champion, challenger = table.loc[CHAMPION], table.loc[CHALLENGER]
     return bool(
         challenger["mnist"] >= champion["mnist"] - max_mnist_drop
         and challenger["foreign"] > champion["foreign"]
@@ -77,17 +87,15 @@ def compare_and_promote(
     """Evaluate champion and challenger on the same held-out sets (``{"mnist": (x, y),
     "foreign": (x, y)}``, prepared inputs) and promote the challenger if the rule holds."""
     rows = {}
-    for role in ("champion", CHALLENGER):
-        model = mlflow.keras.load_model(f"models:/{model_name}@{role}")
+    for role in (CHAMPION, CHALLENGER):
+        model = mlflow.keras.load_model(registry.role_uri(model_name, role))
         scores = {name: evaluate_model(model, x, y) for name, (x, y) in test_sets.items()}
         rows[role] = {name: evaluation.accuracy for name, evaluation in scores.items()}
     table = pd.DataFrame(rows).T
-    decision = ChallengerDecision(table, max_mnist_drop, challenger_wins(table, max_mnist_drop))
-    client = MlflowClient()
-    version = client.get_model_version_by_alias(model_name, CHALLENGER).version
-    client.set_model_version_tag(model_name, version, "challenger_decision", decision.rule)
-    if decision.promoted:
-        client.set_registered_model_alias(model_name, "champion", version)
+    version = str(registry.resolve(registry.role_uri(model_name, CHALLENGER)).version)
+    wins = challenger_wins(table, max_mnist_drop)
+    decision = ChallengerDecision(model_name, version, table, max_mnist_drop, wins)
+    registry.apply_decision(decision)
     return decision
 
 

@@ -1,15 +1,29 @@
-"""Shared fixtures. Reference data lives beside the project in ../shared/data (optional)."""
+"""Shared fixtures and the test tiers.
+
+Tiers: tests under ``model/``, ``integration/`` and ``notebooks/`` (and any test marked
+``slow``) train a model, start a server or run a subprocess; ``make test-fast`` runs the
+rest (``pytest -m "not slow"``). Reference data lives beside the project in
+../shared/data (optional): tests that need it skip when it is absent.
+"""
 
 from __future__ import annotations
 
 import os
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SHARED_DATA", ROOT.parent / "shared" / "data"))
+SLOW_FOLDERS = ("model", "integration", "notebooks")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.parent.name in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
 
 
 def shared_path(*parts: str) -> Path:
@@ -33,6 +47,33 @@ def foreign_digits(tmp_path_factory) -> Path:
         with tarfile.open(shared_path("foreign", archive)) as tar:
             tar.extractall(target, filter="data")
     return target
+
+
+@dataclass(frozen=True)
+class SmallRun:
+    """One small model trained by the training entry point, into its own run folder."""
+
+    output: Path
+    result: object  # data_science.train.TrainResult
+    model: object  # the registered Keras model, loaded back from the registry
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> SmallRun:
+    """Trained once per session (a few seconds) and shared by every test that needs a real
+    model. Read its registry by version, not by role: tests/model/test_training.py adds a
+    second run to it."""
+    import mlflow
+
+    from data_science.train import TrainConfig, train
+
+    output = tmp_path_factory.mktemp("small-run")
+    config = TrainConfig(epochs=2, max_train_samples=600, batch_size=64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = train(config, output, progress=False)
+        model = mlflow.keras.load_model(result.model_uri)
+    return SmallRun(output, result, model)
 
 
 @pytest.fixture(autouse=True)

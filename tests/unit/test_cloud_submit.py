@@ -1,10 +1,11 @@
-"""Submission without a workspace fails fast, says what to set and never reaches Azure."""
+"""Submission without a workspace fails, says what to set and never reaches Azure."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
+
+import pytest
 
 from cloud.assets import REFERENCE_DIR, ROOT
 from cloud.submit import ENV_VARS, az_command, find_workspace
@@ -32,9 +33,9 @@ def test_az_command_matches_the_asset_kind():
     assert endpoint.startswith("az ml online-endpoint create -f ")
 
 
-def test_submit_without_workspace_fails_fast_and_clearly(tmp_path):
+@pytest.mark.slow  # a subprocess
+def test_submit_without_workspace_fails_clearly(tmp_path):
     environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no Azure settings
-    started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "cloud", "submit", str(REFERENCE_DIR / "train-job.yml")],
         cwd=tmp_path,
@@ -44,6 +45,5 @@ def test_submit_without_workspace_fails_fast_and_clearly(tmp_path):
         timeout=60,
     )
     assert done.returncode == 2, done.stderr
-    assert time.perf_counter() - started < 30
     for expected in (*ENV_VARS, "config.json", "az ml job create -f "):
         assert expected in done.stderr

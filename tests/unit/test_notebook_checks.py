@@ -74,6 +74,7 @@ def test_a_file_that_is_not_a_notebook_is_one_problem(tmp_path):
     assert problem.startswith(f"{path}: not a valid notebook")
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_pre_commit_strip_hook_leaves_a_clean_notebook(tmp_path):
     config = yaml.safe_load((REPO_ROOT / ".pre-commit-config.yaml").read_text())
     [hook] = [h for repo in config["repos"] for h in repo["hooks"] if h["id"] == "nbstripout"]

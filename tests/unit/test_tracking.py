@@ -1,6 +1,6 @@
 import mlflow
 
-from data_science.tracking import decide_promotion, local_tracking_uri, use_tracking
+from data_science.tracking import local_tracking_uri, use_tracking
 
 
 def test_local_store_by_default_and_user_choice_wins(tmp_path, monkeypatch):
@@ -18,15 +18,6 @@ def test_experiment_artifacts_stay_in_the_run_folder(tmp_path):
     experiment_id = use_tracking(tmp_path, "exp")
     location = mlflow.get_experiment(experiment_id).artifact_location
     assert location == (tmp_path / "mlartifacts").resolve().as_uri()
-
-
-def test_promotion_rule():
-    first = decide_promotion("m", "1", 0.9, None)
-    assert first.promoted and "first" in first.reason
-    assert not decide_promotion("m", "2", 0.95, ("1", 0.95)).promoted  # equal is not better
-    assert not decide_promotion("m", "2", 0.94, ("1", 0.95)).promoted
-    assert decide_promotion("m", "2", 0.96, ("1", 0.95)).promoted
-    assert not decide_promotion("m", "2", 0.96, ("1", 0.95), margin=0.02).promoted
 
 
 def test_a_workspace_uri_is_served_by_the_azure_ml_plugin():

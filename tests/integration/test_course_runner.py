@@ -18,7 +18,7 @@ from course.report import CellError, RunReport, Status
 from course.runner import UsageError, find_notebooks, notebook_parameters, run_notebooks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
-TIMEOUT = 15  # ample for a fixture notebook on a busy machine, too short for 03_sleeps
+TIMEOUT = 8  # seconds per cell: ample for a fixture notebook's cells, too short for 03_sleeps
 CliRun = tuple[int, Path, str]  # exit code, run folder, stdout
 
 
@@ -123,7 +123,7 @@ def test_timeout_stops_the_notebook_and_the_run_goes_on(keep_going_run: CliRun) 
     sleeps, params = report["notebooks"]
     assert code == 1
     assert (sleeps["status"], params["status"]) == ("timeout", "passed")
-    assert TIMEOUT <= sleeps["duration"] < TIMEOUT + 5
+    assert sleeps["duration"] >= TIMEOUT  # it ran until the timeout stopped it
     assert sleeps["error"]["cell_index"] == 1
     assert (out / "html" / "03_sleeps.html").is_file()
     assert re.search(r"^03_sleeps +timeout +\d+\.\d s$", stdout, re.M)

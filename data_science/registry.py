@@ -1,0 +1,164 @@
+"""The model registry in one place: register a version, find a role, promote by a rule.
+
+Training (``data_science.train``), the search's promotion (``data_science.model_card``),
+the pipeline's register step (``cloud.steps``) and retraining (``production.retrain``) all
+go through here. Two roles mark versions of a registered model, as registry aliases:
+``champion`` (the version that serves: ``models:/<name>@champion``) and ``challenger`` (a
+retrained candidate waiting for its comparison). A version becomes the champion only
+through ``apply_decision``, which records the decision's reason on the version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+def register(run_id: str, model_name: str) -> str:
+    """Register the model logged as ``model`` in run ``run_id``; return the new version."""
+    return str(mlflow.register_model(f"runs:/{run_id}/model", model_name).version)
+
+
+def role_uri(model_name: str, role: str = CHAMPION) -> str:
+    return f"models:/{model_name}@{role}"
+
+
+def version_in_role(model_name: str, role: str = CHAMPION) -> ModelVersion | None:
+    """The version holding ``role``, or None when the model or the role does not exist yet.
+    Any other registry error (a store that cannot be reached, say) is raised."""
+    client = MlflowClient()
+    try:
+        aliases = client.get_registered_model(model_name).aliases
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    version = aliases.get(role)
+    return None if version is None else client.get_model_version(model_name, version)
+
+
+def champion_version(model_name: str) -> ModelVersion | None:
+    return version_in_role(model_name, CHAMPION)
+
+
+def resolve(model_uri: str) -> ModelVersion:
+    """The registry entry behind ``models:/<name>/<version>`` or ``models:/<name>@<role>``."""
+    reference = model_uri.removeprefix("models:/")
+    if "@" in reference:
+        name, role = reference.split("@", 1)
+        found = version_in_role(name, role)
+        if found is None:
+            raise LookupError(f"no version of {name!r} holds the role {role!r}")
+        return found
+    return MlflowClient().get_model_version(*reference.split("/", 1))
+
+
+def champion_score(
+    model_name: str, x_test: np.ndarray, y_test: np.ndarray
+) -> tuple[str, float] | None:
+    """The champion's version and its accuracy on this test set, or None without one."""
+    from data_science.evaluate import evaluate_model
+
+    champion = champion_version(model_name)
+    if champion is None:
+        return None
+    model = mlflow.keras.load_model(role_uri(model_name, CHAMPION))
+    return str(champion.version), evaluate_model(model, x_test, y_test).accuracy
+
+
+class Decision(Protocol):
+    """Any promotion decision: which version, whether it won, and why."""
+
+    model_name: str
+    candidate_version: str
+    promoted: bool
+
+    @property
+    def reason(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """Whether a candidate version beats the champion on one test set, and the evidence."""
+
+    model_name: str
+    candidate_version: str
+    candidate_accuracy: float
+    champion_version: str | None
+    champion_accuracy: float | None
+    margin: float
+    promoted: bool
+
+    @property
+    def reason(self) -> str:
+        if self.champion_version is None:
+            return "no champion yet: the candidate becomes the first"
+        verb = "beats" if self.promoted else "does not beat"
+        return (
+            f"candidate v{self.candidate_version} ({self.candidate_accuracy:.4f}) {verb} "
+            f"champion v{self.champion_version} ({self.champion_accuracy:.4f}) "
+            f"by more than {self.margin:.4f} on the same test set"
+        )
+
+    def record(self) -> dict:
+        """The decision and its reason as plain values (for JSON)."""
+        return {**asdict(self), "reason": self.reason}
+
+    @classmethod
+    def from_record(cls, record: dict) -> PromotionDecision:
+        return cls(**{name: record[name] for name in cls.__dataclass_fields__})
+
+    def as_table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "version": [self.candidate_version, self.champion_version],
+                "test accuracy": [self.candidate_accuracy, self.champion_accuracy],
+            },
+            index=pd.Index(["candidate", "champion"], name="role"),
+        )
+
+
+def decide_promotion(
+    model_name: str,
+    candidate_version: str,
+    candidate_accuracy: float,
+    champion: tuple[str, float] | None,
+    margin: float = 0.0,
+) -> PromotionDecision:
+    """The rule: promote when there is no champion or the candidate beats it by > margin."""
+    champion_version, champion_accuracy = champion or (None, None)
+    promoted = champion is None or candidate_accuracy > champion_accuracy + margin
+    return PromotionDecision(
+        model_name,
+        str(candidate_version),
+        candidate_accuracy,
+        champion_version,
+        champion_accuracy,
+        margin,
+        promoted,
+    )
+
+
+def set_role(model_name: str, version: str, role: str) -> None:
+    """Give ``role`` to ``version`` (challenger only: the champion moves by a decision)."""
+    if role == CHAMPION:
+        raise ValueError("the champion role moves only through apply_decision")
+    MlflowClient().set_registered_model_alias(model_name, role, str(version))
+
+
+def apply_decision(decision: Decision) -> None:
+    """Tag the candidate version with the decision's reason; make it the champion if it won."""
+    client = MlflowClient()
+    name, version = decision.model_name, str(decision.candidate_version)
+    client.set_model_version_tag(name, version, "promotion", decision.reason)
+    if decision.promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)

@@ -1,0 +1,118 @@
+"""The registry module against a real SQLite MLflow store, with models built to answer one
+class each, so every accuracy (and so every decision) is known before the test runs."""
+
+import tempfile
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from data_science import registry
+from data_science.model import keras
+from data_science.registry import CHALLENGER, CHAMPION
+from data_science.tracking import use_tracking
+
+LABELS = np.array([0, 0, 0, 1, 2, 3, 4, 5, 6, 7])  # "always 0" scores 0.3, "always 1" 0.1
+IMAGES = np.zeros((len(LABELS), 28, 28, 1), np.float32)
+
+
+def always(digit: int) -> keras.Model:
+    """A model that gives every input the class ``digit``."""
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])
+    model.add(keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros"))
+    model.layers[-1].bias.assign(np.eye(10, dtype=np.float32)[digit] * 5)
+    return model
+
+
+def logged_version(name: str, model: keras.Model) -> str:
+    """Log ``model`` to a new run and register it as ``name``; return the version."""
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as scratch:
+        mlflow.keras.save_model(model, f"{scratch}/model", pip_requirements=["keras"])
+        mlflow.log_artifacts(f"{scratch}/model", "model")
+    return registry.register(run.info.run_id, name)
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("registry")
+
+
+@pytest.fixture
+def name(store_dir, request) -> str:
+    """One store for the module (creating one takes seconds), a model name per test."""
+    mlflow.set_experiment(experiment_id=use_tracking(store_dir, "registry"))
+    return request.node.name
+
+
+def decide(name: str, version: str, accuracy: float) -> registry.PromotionDecision:
+    champion = registry.champion_score(name, IMAGES, LABELS)
+    return registry.decide_promotion(name, version, accuracy, champion)
+
+
+def test_no_model_and_no_role_are_none_not_errors(name):
+    assert registry.champion_version(name) is None
+    MlflowClient().create_registered_model(name)
+    assert registry.champion_version(name) is None
+    with pytest.raises(LookupError, match="holds the role 'champion'"):
+        registry.resolve(registry.role_uri(name))
+
+
+def test_a_store_that_fails_is_an_error_not_a_missing_champion(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    mlflow.set_registry_uri(f"sqlite:///{tmp_path / 'a-file' / 'mlflow.db'}")
+    with pytest.raises(Exception, match="(?i)file exists|not a directory"):
+        registry.champion_version("m")
+
+
+def test_the_first_version_becomes_champion_and_a_worse_one_does_not(name):
+    first = logged_version(name, always(0))
+    decision = decide(name, first, 0.3)
+    assert decision.promoted and decision.champion_version is None
+    registry.apply_decision(decision)
+    assert registry.champion_score(name, IMAGES, LABELS) == (first, pytest.approx(0.3))
+
+    worse = logged_version(name, always(1))
+    decision = decide(name, worse, 0.1)
+    assert not decision.promoted and decision.champion_accuracy == pytest.approx(0.3)
+    registry.apply_decision(decision)
+    assert str(registry.champion_version(name).version) == first
+    assert "does not beat" in MlflowClient().get_model_version(name, worse).tags["promotion"]
+
+
+def test_an_equal_version_is_not_promoted_a_better_one_is(name):
+    registry.apply_decision(decide(name, logged_version(name, always(0)), 0.3))
+    equal = logged_version(name, always(0))
+    registry.apply_decision(decide(name, equal, 0.3))
+    assert str(registry.champion_version(name).version) != equal
+    better = logged_version(name, always(0))
+    registry.apply_decision(decide(name, better, 0.31))
+    assert str(registry.resolve(registry.role_uri(name)).version) == better
+    assert str(registry.resolve(f"models:/{name}/{equal}").version) == equal
+
+
+def test_the_challenger_role_never_moves_the_champion(name):
+    champion = logged_version(name, always(0))
+    registry.apply_decision(decide(name, champion, 0.3))
+    challenger = logged_version(name, always(1))
+    registry.set_role(name, challenger, CHALLENGER)
+    assert str(registry.version_in_role(name, CHALLENGER).version) == challenger
+    assert str(registry.champion_version(name).version) == champion
+    with pytest.raises(ValueError, match="apply_decision"):
+        registry.set_role(name, challenger, CHAMPION)
+
+
+def test_a_decision_survives_its_json_record():
+    decision = registry.decide_promotion("m", "4", 0.91, ("3", 0.9), margin=0.005)
+    record = decision.record()
+    assert record["reason"] == decision.reason and "beats" in record["reason"]
+    assert registry.PromotionDecision.from_record(record | {"run_id": "x"}) == decision
+
+
+def test_promotion_rule():
+    first = registry.decide_promotion("m", "1", 0.9, None)
+    assert first.promoted and "first" in first.reason
+    assert not registry.decide_promotion("m", "2", 0.95, ("1", 0.95)).promoted  # equal
+    assert not registry.decide_promotion("m", "2", 0.94, ("1", 0.95)).promoted
+    assert registry.decide_promotion("m", "2", 0.96, ("1", 0.95)).promoted
+    assert not registry.decide_promotion("m", "2", 0.96, ("1", 0.95), margin=0.02).promoted
