@@ -59,7 +59,7 @@ def evaluate(trained: str | Path, data: str | Path, model_name: str, decision: s
     run_id, folder = trained_model(trained)
     accuracy = evaluate_model(mlflow.keras.load_model(str(folder)), x_test, y_test).accuracy
     champion = registry.champion_score(model_name, x_test, y_test)
-    verdict = registry.decide_promotion(model_name, "candidate", accuracy, champion)
+    verdict = registry.decide_promotion(model_name, "not registered yet", accuracy, champion)
     result = {**verdict.record(), "run_id": run_id}
     Path(decision).mkdir(parents=True, exist_ok=True)
     (Path(decision) / DECISION_FILE).write_text(json.dumps(result, indent=2))

@@ -103,8 +103,10 @@ class PromotionDecision:
         if self.champion_version is None:
             return "no champion yet: the candidate becomes the first"
         verb = "beats" if self.promoted else "does not beat"
+        candidate = self.candidate_version
+        candidate = f"v{candidate}" if candidate.isdigit() else f"({candidate})"
         return (
-            f"candidate v{self.candidate_version} ({self.candidate_accuracy:.4f}) {verb} "
+            f"candidate {candidate} ({self.candidate_accuracy:.4f}) {verb} "
             f"champion v{self.champion_version} ({self.champion_accuracy:.4f}) "
             f"by more than {self.margin:.4f} on the same test set"
         )

@@ -35,6 +35,7 @@ class DigitSource:
     name: str
     images: np.ndarray  # uint8 (N, H, W), white ink on black
     labels: np.ndarray  # int64 (N,)
+    failures: tuple[tuple[Path, str], ...] = ()  # (file, reason) for files that were skipped
 
 
 def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
@@ -100,6 +101,6 @@ def split_labelled(
 
 
 def folder_source(path: str | Path, name: str | None = None) -> DigitSource:
-    """A published folder data set; unreadable files are reported by the loader."""
+    """A published folder data set; files that cannot be read are listed in ``failures``."""
     data = load_image_folder(path, progress=False)
-    return DigitSource(name or Path(path).name, data.images, data.labels)
+    return DigitSource(name or Path(path).name, data.images, data.labels, tuple(data.failures))

@@ -76,6 +76,49 @@ def small_run(tmp_path_factory) -> SmallRun:
     return SmallRun(output, result, model)
 
 
+def constant_model(digit: int, classes: int = 10):
+    """A Keras model that gives every input the class ``digit``: its accuracy on any labels
+    is known in advance, and so is every decision taken on it."""
+    import numpy as np
+
+    from data_science.model import keras
+
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])
+    model.add(keras.layers.Dense(classes, activation="softmax", kernel_initializer="zeros"))
+    model.layers[-1].bias.assign(np.eye(classes, dtype=np.float32)[digit] * 5)
+    return model
+
+
+@pytest.fixture(scope="module")
+def registry_store(tmp_path_factory) -> Path:
+    """One MLflow store per test module (creating one takes seconds)."""
+    return tmp_path_factory.mktemp("registry")
+
+
+@pytest.fixture
+def register_constant(registry_store):
+    """Points MLflow at the module's store; ``register_constant(name, digit)`` logs a
+    constant model (``constant_model``) to a new run, registers it as ``name`` and returns
+    the version. Each test uses model names of its own."""
+    import tempfile
+
+    import mlflow
+
+    from data_science import registry
+    from data_science.tracking import use_tracking
+
+    mlflow.set_experiment(experiment_id=use_tracking(registry_store, "registry"))
+
+    def register(name: str, digit: int) -> str:
+        with mlflow.start_run() as run, tempfile.TemporaryDirectory() as scratch:
+            model_dir = f"{scratch}/model"
+            mlflow.keras.save_model(constant_model(digit), model_dir, pip_requirements=["keras"])
+            mlflow.log_artifacts(model_dir, "model")
+        return registry.register(run.info.run_id, name)
+
+    return register
+
+
 @pytest.fixture(autouse=True)
 def no_inherited_tracking_uri(monkeypatch):
     """MLflow exports the last tracking URI to the environment; keep it out of later tests

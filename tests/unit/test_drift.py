@@ -1,11 +1,9 @@
 """Detector behaviour on synthetic model views with known shifts."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from production.drift import DAILY_DETECTORS, DriftMonitor, ModelView
-from production.retrain import challenger_wins
 
 RNG = np.random.default_rng(0)
 CENTRES = RNG.normal(0, 4, (3, 8))
@@ -64,16 +62,3 @@ def test_novelty_threshold_is_the_calibration_quantile(monitor):
     assert (monitor.novelty(calibration) > monitor.novelty_threshold).mean() == pytest.approx(
         0.01, abs=0.002
     )
-
-
-@pytest.mark.parametrize(
-    ("mnist", "foreign", "wins"),
-    [((0.990, 0.95), (0.990, 0.30), True), ((0.985, 0.95), (0.990, 0.30), False),
-     ((0.988, 0.30), (0.990, 0.30), False), ((0.9871, 0.5), (0.990, 0.3), True)],
-)  # fmt: skip
-def test_promotion_rule(mnist, foreign, wins):
-    table = pd.DataFrame(
-        {"mnist": [mnist[1] and 0.990, mnist[0]], "foreign": [0.30, mnist[1]]},
-        index=["champion", "challenger"],
-    )
-    assert challenger_wins(table, max_mnist_drop=0.003) == wins

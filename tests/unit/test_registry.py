@@ -1,7 +1,5 @@
-"""The registry module against a real SQLite MLflow store, with models built to answer one
-class each, so every accuracy (and so every decision) is known before the test runs."""
-
-import tempfile
+"""The registry module against a real SQLite MLflow store, with models that answer one class
+each (conftest's ``constant_model``), so every accuracy and decision is known in advance."""
 
 import mlflow
 import numpy as np
@@ -9,40 +7,21 @@ import pytest
 from mlflow import MlflowClient
 
 from data_science import registry
-from data_science.model import keras
 from data_science.registry import CHALLENGER, CHAMPION
-from data_science.tracking import use_tracking
 
 LABELS = np.array([0, 0, 0, 1, 2, 3, 4, 5, 6, 7])  # "always 0" scores 0.3, "always 1" 0.1
 IMAGES = np.zeros((len(LABELS), 28, 28, 1), np.float32)
 
 
-def always(digit: int) -> keras.Model:
-    """A model that gives every input the class ``digit``."""
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])
-    model.add(keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros"))
-    model.layers[-1].bias.assign(np.eye(10, dtype=np.float32)[digit] * 5)
-    return model
-
-
-def logged_version(name: str, model: keras.Model) -> str:
-    """Log ``model`` to a new run and register it as ``name``; return the version."""
-    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as scratch:
-        mlflow.keras.save_model(model, f"{scratch}/model", pip_requirements=["keras"])
-        mlflow.log_artifacts(f"{scratch}/model", "model")
-    return registry.register(run.info.run_id, name)
-
-
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("registry")
+@pytest.fixture
+def name(register_constant, request) -> str:
+    return request.node.name
 
 
 @pytest.fixture
-def name(store_dir, request) -> str:
-    """One store for the module (creating one takes seconds), a model name per test."""
-    mlflow.set_experiment(experiment_id=use_tracking(store_dir, "registry"))
-    return request.node.name
+def version_of(register_constant, name):
+    """``version_of(digit)``: a new version of this test's model that always answers digit."""
+    return lambda digit: register_constant(name, digit)
 
 
 def decide(name: str, version: str, accuracy: float) -> registry.PromotionDecision:
@@ -65,14 +44,14 @@ def test_a_store_that_fails_is_an_error_not_a_missing_champion(tmp_path):
         registry.champion_version("m")
 
 
-def test_the_first_version_becomes_champion_and_a_worse_one_does_not(name):
-    first = logged_version(name, always(0))
+def test_the_first_version_becomes_champion_and_a_worse_one_does_not(name, version_of):
+    first = version_of(0)
     decision = decide(name, first, 0.3)
     assert decision.promoted and decision.champion_version is None
     registry.apply_decision(decision)
     assert registry.champion_score(name, IMAGES, LABELS) == (first, pytest.approx(0.3))
 
-    worse = logged_version(name, always(1))
+    worse = version_of(1)
     decision = decide(name, worse, 0.1)
     assert not decision.promoted and decision.champion_accuracy == pytest.approx(0.3)
     registry.apply_decision(decision)
@@ -80,21 +59,21 @@ def test_the_first_version_becomes_champion_and_a_worse_one_does_not(name):
     assert "does not beat" in MlflowClient().get_model_version(name, worse).tags["promotion"]
 
 
-def test_an_equal_version_is_not_promoted_a_better_one_is(name):
-    registry.apply_decision(decide(name, logged_version(name, always(0)), 0.3))
-    equal = logged_version(name, always(0))
+def test_an_equal_version_is_not_promoted_a_better_one_is(name, version_of):
+    registry.apply_decision(decide(name, version_of(0), 0.3))
+    equal = version_of(0)
     registry.apply_decision(decide(name, equal, 0.3))
     assert str(registry.champion_version(name).version) != equal
-    better = logged_version(name, always(0))
+    better = version_of(0)
     registry.apply_decision(decide(name, better, 0.31))
     assert str(registry.resolve(registry.role_uri(name)).version) == better
     assert str(registry.resolve(f"models:/{name}/{equal}").version) == equal
 
 
-def test_the_challenger_role_never_moves_the_champion(name):
-    champion = logged_version(name, always(0))
+def test_the_challenger_role_never_moves_the_champion(name, version_of):
+    champion = version_of(0)
     registry.apply_decision(decide(name, champion, 0.3))
-    challenger = logged_version(name, always(1))
+    challenger = version_of(1)
     registry.set_role(name, challenger, CHALLENGER)
     assert str(registry.version_in_role(name, CHALLENGER).version) == challenger
     assert str(registry.champion_version(name).version) == champion

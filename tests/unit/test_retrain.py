@@ -1,0 +1,80 @@
+"""Retraining's data mixing, its promotion rule and the roll-out, against a real registry
+with constant models (conftest), so the outcome of every comparison is known in advance."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from data_science import registry
+from data_science.registry import CHALLENGER, CHAMPION
+from data_science.train import TrainingSet
+from production import retrain
+
+
+def training_set(n: int) -> TrainingSet:
+    x = np.zeros((n, 28, 28, 1), np.float32)
+    y = np.arange(n) % 10
+    return TrainingSet(x, y, x[:5], y[:5], [str(d) for d in range(10)], "mnist", "d")
+
+
+def test_foreign_digits_make_up_the_share_asked_for_and_the_test_set_stays():
+    data = training_set(900)
+    foreign = np.full((20, 28, 28, 1), 255, np.float32)
+    mixed = retrain.with_labelled_foreign(data, foreign, np.full(20, 3), share=0.1, seed=0)
+    is_foreign = mixed.x_train[:, 0, 0, 0] == 255
+    assert len(mixed.x_train) == 900 + 100 and is_foreign.sum() == 100  # 5 copies of 20
+    assert (mixed.y_train[is_foreign] == 3).all()
+    assert np.bincount(mixed.y_train[~is_foreign]).tolist() == [90] * 10  # MNIST all kept
+    assert 0 < np.flatnonzero(is_foreign)[0] < 800  # shuffled in, not appended
+    assert mixed.x_test is data.x_test and mixed.source == "mnist+foreign"
+
+
+def accuracies(champion: tuple[float, float], challenger: tuple[float, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [champion, challenger], index=[CHAMPION, CHALLENGER], columns=["mnist", "foreign"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("champion", "challenger", "wins"),
+    [
+        ((0.990, 0.30), (0.990, 0.95), True),  # same MNIST, better foreign
+        ((0.990, 0.30), (0.9871, 0.50), True),  # MNIST drop 0.0029, within the 0.003
+        ((0.990, 0.30), (0.985, 0.95), False),  # MNIST drop 0.005, over it
+        ((0.990, 0.30), (0.995, 0.30), False),  # foreign not better
+    ],
+)
+def test_promotion_rule(champion, challenger, wins):
+    assert retrain.challenger_wins(accuracies(champion, challenger), max_mnist_drop=0.003) == wins
+
+
+IMAGES = np.zeros((10, 28, 28, 1), np.float32)
+MNIST = np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 4])  # always-0 scores 0.6, always-1 0.1
+FOREIGN = np.array([1, 1, 1, 1, 1, 0, 2, 3, 4, 5])  # always-0 scores 0.1, always-1 0.5
+
+
+@pytest.mark.parametrize(("max_mnist_drop", "promoted"), [(0.6, True), (0.1, False)])
+def test_the_challenger_becomes_champion_only_when_the_rule_holds(
+    register_constant, request, max_mnist_drop, promoted
+):
+    name = request.node.name
+    champion = register_constant(name, 0)
+    registry.apply_decision(registry.decide_promotion(name, champion, 0.6, None))
+    challenger = register_constant(name, 1)
+    registry.set_role(name, challenger, CHALLENGER)
+
+    test_sets = {"mnist": (IMAGES, MNIST), "foreign": (IMAGES, FOREIGN)}
+    decision = retrain.compare_and_promote(test_sets, name, max_mnist_drop)
+    assert decision.table.loc[CHALLENGER].tolist() == pytest.approx([0.1, 0.5])
+    assert decision.table.loc[CHAMPION].tolist() == pytest.approx([0.6, 0.1])
+    assert decision.promoted == promoted and decision.candidate_version == challenger
+    serving = registry.champion_version(name).version
+    assert str(serving) == (challenger if promoted else champion)
+    tags = registry.version_in_role(name, CHALLENGER).tags
+    assert tags["promotion"] == decision.reason and "mnist 0.6000 -> 0.1000" in decision.reason
+
+
+def test_rollout_sends_the_stated_share_to_green(tmp_path):
+    path = retrain.write_rollout(tmp_path / "rollout" / "traffic.yml", green_share=10)
+    assert yaml.safe_load(path.read_text())["traffic"] == {"blue": 90, "green": 10}
