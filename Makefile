@@ -22,12 +22,15 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/uv
 course: install
 	$(BIN)/course run --profile $(PROFILE) $(if $(COURSE_OUT),--out $(COURSE_OUT))
 
-# Every tier (what CI runs); test-fast skips training, servers and subprocesses.
+# Every tier (what CI runs); test-fast skips training, servers and subprocesses. Two
+# workers, each taking whole test modules: the notebooks' smoke run beside everything else.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadscope
+
 test: install
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from course.errors import UsageError
 from course.report import format_value, markdown_row
-from course.runner import UsageError
 
 MISSING = "—"
 

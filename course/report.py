@@ -1,6 +1,7 @@
 """Run results and their report.json / report.md renderings."""
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -8,7 +9,8 @@ from typing import Any
 
 
 class Status(StrEnum):
-    PASSED = "passed"
+    PASSED = "passed"  # executed, and every expected result holds
+    RESULTS_OFF = "results off"  # executed, but one or more expected results do not hold
     FAILED = "failed"
     TIMEOUT = "timeout"
     SKIPPED = "skipped"
@@ -30,6 +32,9 @@ class NotebookResult:
     parameters: dict[str, Any]
     error: CellError | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    stderr_lines: int = 0  # lines the notebook's cells wrote to stderr
+    expected: dict[str, str] = field(default_factory=dict)  # metric -> its rule, described
+    results_off: list[str] = field(default_factory=list)  # each expectation that does not hold
 
     @property
     def failed(self) -> bool:
@@ -45,51 +50,90 @@ class RunReport:
     papermill: str
     run_dir: Path
     notebooks: list[NotebookResult]
+    kit_commit: str = "unknown"
+    kit_dirty: bool | None = None  # None: not a git checkout
+    versions: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
         return any(result.failed for result in self.notebooks)
 
+    @property
+    def results_off(self) -> bool:
+        return any(result.status == Status.RESULTS_OFF for result in self.notebooks)
+
 
 def format_line(result: NotebookResult) -> str:
     """One line of progress for a finished notebook."""
-    return f"{result.name:<32} {result.status:<8} {result.duration:8.1f} s"
+    line = f"{result.name:<32} {result.status:<11} {result.duration:8.1f} s"
+    return "\n".join([line, *(f"  {problem}" for problem in result.results_off)])
 
 
-def write_reports(report: RunReport) -> Path:
-    """Write report.json and report.md into the run folder; return the report.md path."""
+def write_reports(report: RunReport, comparison: Callable[[], str] | None = None) -> Path:
+    """Write report.json and report.md into the run folder; return the report.md path.
+    ``comparison`` gives the Markdown of the change since an earlier run, once report.json
+    is written."""
     data = json.dumps(asdict(report), indent=2, default=str)
     (report.run_dir / "report.json").write_text(data + "\n", encoding="utf-8")
     markdown = report.run_dir / "report.md"
-    markdown.write_text(render_markdown(report), encoding="utf-8")
+    change = comparison() if comparison else ""
+    markdown.write_text(render_markdown(report) + change, encoding="utf-8")
     return markdown
 
 
 def render_markdown(report: RunReport) -> str:
+    dirty = {True: " (with uncommitted changes)", False: "", None: ""}[report.kit_dirty]
+    versions = ", ".join(f"{name} {number}" for name, number in report.versions.items())
     lines = [
         "# Course run report",
         "",
         f"- Profile: {report.profile}",
+        f"- Kit: commit `{report.kit_commit}`{dirty}",
         f"- Started: {report.started}",
         f"- Duration: {report.duration:.1f} s",
         f"- Python {report.python}, papermill {report.papermill}",
+        f"- Versions: {versions or 'unknown'}",
         f"- Run folder: `{report.run_dir}`",
         "",
-        "| Notebook | Status | Duration (s) | Key metrics |",
-        "| --- | --- | ---: | --- |",
+        "| Notebook | Status | Duration (s) | Stderr lines | Key metrics (expected) | Files |",
+        "| --- | --- | ---: | ---: | --- | --- |",
         *(_table_row(result) for result in report.notebooks),
         "",
-        "## Failures",
+        "## Parameters passed",
+        "",
+        *(_parameters_line(result) for result in report.notebooks),
+        "",
+        "## Results off",
         "",
     ]
+    off = [result for result in report.notebooks if result.results_off]
+    lines += [
+        f"- {result.name}: {problem}" for result in off for problem in result.results_off
+    ] or ["None."]
+    lines += ["", "## Failures", ""]
     failures = [result for result in report.notebooks if result.failed]
     lines += [line for result in failures for line in _failure(result)] or ["None.", ""]
     return "\n".join(lines)
 
 
 def _table_row(result: NotebookResult) -> str:
-    metrics = ", ".join(f"{name}={format_value(value)}" for name, value in result.metrics.items())
-    return markdown_row([result.name, result.status, f"{result.duration:.1f}", metrics])
+    metrics = ", ".join(
+        f"{name}={format_value(value)}"
+        + (f" ({result.expected[name]})" if name in result.expected else "")
+        for name, value in result.metrics.items()
+    )
+    files = (
+        f"[notebook](notebooks/{result.name}.ipynb), [HTML](html/{result.name}.html)"
+        if result.status != Status.SKIPPED
+        else ""
+    )
+    cells = [result.name, result.status, f"{result.duration:.1f}", str(result.stderr_lines)]
+    return markdown_row([*cells, metrics, files])
+
+
+def _parameters_line(result: NotebookResult) -> str:
+    values = ", ".join(f"`{name}={value!r}`" for name, value in result.parameters.items())
+    return f"- {result.name}: {values or 'none'}"
 
 
 def markdown_row(cells: list[str]) -> str:

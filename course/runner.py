@@ -1,5 +1,6 @@
 """Executes the course notebooks with papermill, each in its own child process."""
 
+import json
 import os
 import platform
 import signal
@@ -7,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,14 @@ from typing import Any
 import nbformat
 import papermill
 import yaml
-from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
+from course.compare import compare_runs
+from course.environment import kit_commit, package_versions
+from course.errors import UsageError
+from course.expectations import Expectations, ExpectationsError, check_results, load_expectations
 from course.metrics import metrics_path, read_metrics
+from course.offline_html import export_html
 from course.profiles import PROFILES, profile_parameters
 from course.report import CellError, NotebookResult, RunReport, Status, write_reports
 
@@ -28,10 +33,6 @@ RUNS_DIR = REPO_ROOT / "runs"
 KERNEL = "python3"
 # Cells papermill adds to the executed copy; they do not count when locating a failing cell.
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
-
-
-class UsageError(ValueError):
-    """The run cannot start as asked: unknown profile, selection, folder or parameter."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +104,18 @@ def run_notebooks(
 ) -> RunReport:
     """Execute the notebooks in order, write the reports into the run folder and return them.
 
-    Without `keep_going` the notebooks after the first failure or timeout are skipped.
+    Without `keep_going` the notebooks after the first failure or timeout are skipped. A
+    notebook that executes is checked against the folder's expected results.
     """
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r} (choose from {', '.join(PROFILES)})")
     overrides = dict(overrides or {})
     notebooks = find_notebooks(notebooks_dir, only)
     check_overrides(notebooks, overrides)
+    try:
+        expectations = load_expectations(notebooks_dir, set(PROFILES))
+    except ExpectationsError as error:
+        raise UsageError(str(error)) from None
     started = datetime.now().astimezone()
     clock = time.monotonic()
     run_dir = (out or RUNS_DIR / started.strftime("%Y%m%d-%H%M%S")).resolve()
@@ -122,9 +128,11 @@ def run_notebooks(
             result = NotebookResult(notebook.name, Status.SKIPPED, 0.0, parameters)
         else:
             result = execute_notebook(notebook, run_dir, parameters, limit)
+            result = judge_results(result, expectations, profile)
         results.append(result)
         if on_result:
             on_result(result)
+    commit, dirty = kit_commit(REPO_ROOT)
     report = RunReport(
         profile=profile,
         started=started.isoformat(timespec="seconds"),
@@ -133,9 +141,36 @@ def run_notebooks(
         papermill=papermill.__version__,
         run_dir=run_dir,
         notebooks=results,
+        kit_commit=commit,
+        kit_dirty=dirty,
+        versions=package_versions(),
     )
-    write_reports(report)
+    earlier = earlier_run(run_dir, profile, report.started)
+    write_reports(report, earlier and (lambda: "\n" + compare_runs(earlier, run_dir)))
     return report
+
+
+def earlier_run(run_dir: Path, profile: str, started: str) -> Path | None:
+    """The latest run folder beside ``run_dir`` of the same profile that started before it."""
+    earlier = []
+    for folder in run_dir.parent.iterdir():
+        try:
+            report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        same_profile = folder != run_dir and report.get("profile") == profile
+        if same_profile and report.get("started", "") < started:
+            earlier.append((report["started"], folder))
+    return max(earlier)[1] if earlier else None
+
+
+def judge_results(result: NotebookResult, expectations: Expectations, profile: str):
+    """The result with its expectations; ``results off`` if it executed and one fails."""
+    rules = expectations.get(result.name, {}).get(profile, [])
+    expected = {rule.metric: rule.describe() for rule in rules}
+    off = check_results(expectations, result.name, profile, result.metrics)
+    status = Status.RESULTS_OFF if off and result.status == Status.PASSED else result.status
+    return replace(result, status=status, expected=expected, results_off=off)
 
 
 def execute_notebook(
@@ -156,11 +191,21 @@ def execute_notebook(
     duration = round(time.monotonic() - clock, 2)
     nb = _read_notebook(executed)
     if nb is not None:
-        body, _ = HTMLExporter().from_notebook_node(nb)
-        (run_dir / "html" / f"{notebook.name}.html").write_text(body, encoding="utf-8")
+        (run_dir / "html" / f"{notebook.name}.html").write_text(export_html(nb), "utf-8")
     status, error = _outcome(returncode, nb, log, timeout)
     metrics = read_metrics(run_dir, notebook.name)
-    return NotebookResult(notebook.name, status, duration, dict(parameters), error, metrics)
+    result = NotebookResult(notebook.name, status, duration, dict(parameters), error, metrics)
+    return replace(result, stderr_lines=stderr_lines(nb))
+
+
+def stderr_lines(nb: NotebookNode | None) -> int:
+    """Lines the notebook's cells wrote to stderr (warnings, logging): a clean lesson has few."""
+    outputs = [output for cell in _source_cells(nb) for output in cell.get("outputs", [])]
+    return sum(
+        len(output.text.splitlines())
+        for output in outputs
+        if output.output_type == "stream" and output.name == "stderr"
+    )
 
 
 def _papermill(

@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,8 @@ def test_report_json(stopped_run: RunReport) -> None:
     assert data["profile"] == "smoke"
     assert data["papermill"] == "2.7.0"
     assert data["python"].startswith("3.11")
+    assert data["versions"]["papermill"] == "2.7.0" and "tensorflow" in str(data["versions"])
+    assert isinstance(data["kit_dirty"], bool) and len(data["kit_commit"]) == 12
     assert data["duration"] >= sum(nb["duration"] for nb in data["notebooks"])
     failed = data["notebooks"][1]
     assert failed["status"] == "failed"
@@ -108,9 +111,15 @@ def test_report_json(stopped_run: RunReport) -> None:
 def test_report_markdown(stopped_run: RunReport) -> None:
     markdown = (stopped_run.run_dir / "report.md").read_text()
     assert "- Profile: smoke" in markdown
-    row = r"^\| 01_passes \| passed \| [\d.]+ \| accuracy=0.5, samples=42, model=tiny \|$"
+    row = (
+        r"^\| 01_passes \| passed \| [\d.]+ \| 0 \| accuracy=0.5, samples=42, model=tiny \| "
+        r"\[notebook\]\(notebooks/01_passes.ipynb\), \[HTML\]\(html/01_passes.html\) \|$"
+    )
     assert re.search(row, markdown, re.M)
-    assert "| 03_sleeps | skipped | 0.0 |  |" in markdown
+    assert "| 03_sleeps | skipped | 0.0 | 0 |  |  |" in markdown
+    assert re.search(r"^- Kit: commit `[0-9a-f]{12}`", markdown, re.M)
+    assert re.search(r"^- Versions: .*keras \d.*mlflow \d", markdown, re.M)
+    assert f"- 01_passes: `run_dir='{stopped_run.run_dir}'`" in markdown
     failures = markdown.split("## Failures")[1]
     assert "### 02_fails: failed at cell index 3, In [4]" in failures
     assert "ValueError: expected failure, total=2" in failures
@@ -240,3 +249,40 @@ def test_list_shows_parameters_and_defaults(capsys: pytest.CaptureFixture[str]) 
         '  run_dir = "."',
         '  data_source = "sample"  # sample or full',
     ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "described", "allow", "status", "code"),
+    [
+        ("{min: 0.4, max: 0.6}", "0.4 to 0.6", False, "passed", 0),
+        ("{min: 0.9}", ">= 0.9", False, "results off", 1),
+        ("{min: 0.9}", ">= 0.9", True, "results off", 0),
+    ],
+)
+def test_results_are_checked_against_the_expectations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rule, described, allow, status, code
+) -> None:
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(FIXTURES / "01_passes.ipynb", notebooks)
+    (notebooks / "expectations.yml").write_text(f"01_passes:\n  smoke:\n    accuracy: {rule}\n")
+    argv = ["run", "--notebooks-dir", str(notebooks), "--out", str(tmp_path / "run")]
+    argv += ["--profile", "smoke", *(["--allow-results-off"] if allow else [])]
+    assert main(argv) == code
+    [result] = json.loads((tmp_path / "run" / "report.json").read_text())["notebooks"]
+    assert (result["status"], result["expected"]) == (status, {"accuracy": described})
+    markdown = (tmp_path / "run" / "report.md").read_text()
+    assert f"accuracy=0.5 ({described})" in markdown
+    if status == "results off":
+        off = "accuracy: expected >= 0.9, got 0.5"
+        assert result["results_off"] == [off]
+        assert f"- 01_passes: {off}" in markdown and f"  {off}" in capsys.readouterr().out
+
+
+def test_the_report_shows_the_change_since_the_last_run_of_the_profile(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    run_notebooks(notebooks_dir=FIXTURES, out=first, profile="smoke", only=["01"])
+    assert "## Course metrics" not in (first / "report.md").read_text()
+    run_notebooks(notebooks_dir=FIXTURES, out=second, profile="smoke", only=["01"])
+    change = (second / "report.md").read_text().split("## Course metrics")[1]
+    assert "Base: `first`" in change and "| 01_passes | accuracy | 0.5 | 0.5 | 0 |" in change

@@ -1,7 +1,9 @@
 """The real course notebooks, executed headless with the smoke profile (one test each).
 
 The whole course runs once, in order and sharing one run folder, as `make course` does;
-each notebook's test then reports its own status, so a failure names the notebook.
+each notebook's test then reports its own status, so a failure names the notebook. A
+notebook passes only if it executes *and* shows the results notebooks/expectations.yml
+expects of it on this profile: a regression in what a lesson teaches fails here.
 The run folder is temporary unless COURSE_SMOKE_RUN_DIR names one to keep (CI uploads it).
 """
 
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from course.offline_html import NETWORK_RESOURCE
 from course.report import Status
 from course.runner import NOTEBOOKS_DIR, run_notebooks
 
@@ -30,9 +33,10 @@ def smoke_run(tmp_path_factory):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs(smoke_run, name):
     result = next(r for r in smoke_run.notebooks if r.name == name)
-    assert result.status == Status.PASSED, f"{name}: {result.error}"
+    assert result.status == Status.PASSED, f"{name}: {result.error or result.results_off}"
     assert result.metrics, f"{name} recorded no metrics"
-    assert (smoke_run.run_dir / "html" / f"{name}.html").is_file()
+    page = (smoke_run.run_dir / "html" / f"{name}.html").read_text(encoding="utf-8")
+    assert not NETWORK_RESOURCE.search(page), f"{name}.html loads from the network"
 
 
 def test_report_lists_every_notebook(smoke_run):
