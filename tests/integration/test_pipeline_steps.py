@@ -10,7 +10,6 @@ from mlflow import MlflowClient
 
 from cloud import steps
 from data_science import registry
-from data_science.tracking import local_tracking_uri
 
 NAME = "mnist-cnn"
 
@@ -19,8 +18,11 @@ NAME = "mnist-cnn"
 def trained(small_run, tmp_path, monkeypatch):
     """The training step's output folder (models/<run id>/MLmodel), with the run logged in
     the store the steps use, as MLFLOW_TRACKING_URI names it in a job."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", local_tracking_uri(tmp_path / "workspace"))
-    mlflow.set_tracking_uri(local_tracking_uri(tmp_path / "workspace"))
+    uri = f"sqlite:///{tmp_path / 'workspace.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    artifacts = (tmp_path / "artifacts").as_uri()
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("train", artifacts))
     folder = tmp_path / "trained"
     with mlflow.start_run() as run:
         model_dir = folder / "models" / run.info.run_id
