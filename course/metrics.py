@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 
 def metrics_path(run_dir: str | Path, notebook: str) -> Path:
     return Path(run_dir) / "metrics" / f"{notebook}.json"
@@ -16,12 +18,13 @@ def _to_python(value: Any) -> Any:
     raise TypeError(f"metric values must be numbers or strings, got {type(value).__name__}")
 
 
-def record_metrics(run_dir: str | Path, notebook: str, metrics: dict[str, Any]) -> Path:
-    """Write a notebook's key metrics to `<run_dir>/metrics/<notebook>.json` for the run report."""
+def record_metrics(run_dir: str | Path, notebook: str, metrics: dict[str, Any]) -> pd.Series:
+    """Write a notebook's key metrics to `<run_dir>/metrics/<notebook>.json` for the run
+    report; return them as a table, which is what a notebook shows."""
     path = metrics_path(run_dir, notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics, indent=2, default=_to_python) + "\n")
-    return path
+    return pd.Series(metrics, name=f"recorded in {path.name}", dtype=object)
 
 
 def read_metrics(run_dir: str | Path, notebook: str) -> dict[str, Any]:

@@ -67,9 +67,20 @@ def evaluate_probabilities(
     )
 
 
+def predict_in_batches(model, images: np.ndarray, batch_size: int = 1024):
+    """A Keras model's outputs (an array, or a list for several outputs), called batch by
+    batch. Unlike ``model.predict`` this builds no graph per model, so evaluating several
+    models in one session does not make TensorFlow warn about retracing."""
+    batches = [
+        model(images[i : i + batch_size], training=False) for i in range(0, len(images), batch_size)
+    ]
+    if isinstance(batches[0], list | tuple):
+        return [np.concatenate([np.asarray(b[k]) for b in batches]) for k in range(len(batches[0]))]
+    return np.concatenate([np.asarray(b) for b in batches])
+
+
 def evaluate_model(
     model, images: np.ndarray, labels: np.ndarray, class_names: list[str] | None = None
 ) -> Evaluation:
     """Run ``model`` on prepared images (N, 28, 28, C) in batches and score it."""
-    probabilities = model.predict(images, batch_size=1024, verbose=0)
-    return evaluate_probabilities(np.asarray(probabilities), labels, class_names)
+    return evaluate_probabilities(predict_in_batches(model, images), labels, class_names)

@@ -9,11 +9,36 @@ shared ``normalise_digit``.
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+# TensorFlow's runtime writes INFO lines (I0000 ..., and absl's preamble) straight to the
+# process's stderr when it loads, whatever TF_CPP_MIN_LOG_LEVEL says; a notebook shows them
+# as red warnings. They are held back at import; anything else it writes is passed on.
+INFO_LINE_MARKS = ("I0000 ", "WARNING: All log messages before absl::InitializeLog()")
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
+
+def _import_keras_quietly():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # INFO off once its logging is up
+    with tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        lines = captured.read().decode(errors="replace").splitlines()
+    for line in lines:
+        if not line.startswith(INFO_LINE_MARKS):
+            print(line, file=sys.stderr)
+    return keras
+
+
+keras = _import_keras_quietly()
+layers = keras.layers
 
 ROTATION_DEGREES = 10
 SHIFT_FRACTION = 0.08  # about 2 pixels of 28

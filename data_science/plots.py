@@ -12,14 +12,14 @@ from data_science.evaluate import Evaluation
 def image_grid(images: np.ndarray, titles: list[str], columns: int = 8, title: str = ""):
     """Images in a grid, one title each."""
     rows = max(1, int(np.ceil(len(images) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.4 * columns, 1.6 * rows), squeeze=False)
+    size = (1.4 * columns, 1.8 * rows + 0.4)  # room for each title above its image
+    fig, axes = plt.subplots(rows, columns, figsize=size, squeeze=False, layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, caption in zip(axes.flat, images, titles, strict=False):
         ax.imshow(np.squeeze(image), cmap="gray", vmin=0, vmax=255)
         ax.set_title(caption, fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -94,5 +94,19 @@ def plot_page_and_images(page: np.ndarray, images: list[np.ndarray], titles: lis
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
         ax.set_title(caption, fontsize=8)
         ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_routing(curve: pd.DataFrame, threshold: float):
+    """Share of PDFs decided automatically, and the accuracy of those decisions, against
+    the confidence threshold; the chosen threshold marked."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for column in ("decided automatically", "accuracy of those"):
+        ax.plot(curve.index, curve[column], label=column)
+    ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.2f}")
+    ax.set(xlabel="confidence threshold", ylabel="share", ylim=(0, 1.02))
+    ax.set_title("Decide automatically above the threshold, send the rest to a person")
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig

@@ -19,13 +19,22 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.utils import logging_utils
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
 def register(run_id: str, model_name: str) -> str:
-    """Register the model logged as ``model`` in run ``run_id``; return the new version."""
-    return str(mlflow.register_model(f"runs:/{run_id}/model", model_name).version)
+    """Register the model logged as ``model`` in run ``run_id``; return the new version.
+
+    ``mlflow.register_model`` prints its routine messages ("Successfully registered
+    model ...") on stderr, where a notebook shows them as warnings: they are held back.
+    """
+    logging_utils.disable_logging()
+    try:
+        return str(mlflow.register_model(f"runs:/{run_id}/model", model_name).version)
+    finally:
+        logging_utils.enable_logging()
 
 
 def role_uri(model_name: str, role: str = CHAMPION) -> str:

@@ -7,6 +7,7 @@ workspace's ``azureml://`` URI, which the azureml-mlflow plugin serves.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -22,9 +23,20 @@ def local_tracking_uri(run_dir: str | Path) -> str:
     return f"sqlite:///{Path(run_dir).resolve() / 'mlflow.db'}"
 
 
+def quiet_mlflow() -> None:
+    """MLflow reports routine events on stderr (creating a store's tables, a progress bar
+    for every local artifact copy), which a notebook shows as red warnings: keep its
+    warnings and errors only, unless the user chose a level (``MLFLOW_LOGGING_LEVEL``)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if "MLFLOW_LOGGING_LEVEL" not in os.environ:
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def use_tracking(run_dir: str | Path, experiment: str) -> str:
     """Point MLflow at the run folder's store (unless the user chose one); return the
     experiment id, creating the experiment with its artifacts inside the run folder."""
+    quiet_mlflow()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     chosen = os.environ.get("MLFLOW_TRACKING_URI")

@@ -229,9 +229,10 @@ def test_profile_layers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
 
 
 def test_record_metrics_converts_numpy_scalars(tmp_path: Path) -> None:
-    path = record_metrics(tmp_path, "07_x", {"loss": np.float32(0.25), "n": np.int64(7), "s": "a"})
-    assert path == tmp_path / "metrics" / "07_x.json"
+    shown = record_metrics(tmp_path, "07_x", {"loss": np.float32(0.25), "n": np.int64(7), "s": "a"})
+    path = tmp_path / "metrics" / "07_x.json"
     assert json.loads(path.read_text()) == {"loss": 0.25, "n": 7, "s": "a"}
+    assert shown.to_dict() == {"loss": 0.25, "n": 7, "s": "a"} and shown.name.endswith("07_x.json")
     with pytest.raises(TypeError, match="numbers or strings"):
         record_metrics(tmp_path, "07_x", {"weights": object()})
 
