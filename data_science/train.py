@@ -64,6 +64,7 @@ class TrainResult:
     data_digest: str
     train_seconds: float
     test_images: np.ndarray  # the preprocessed test images, for plots
+    model: keras.Model  # the trained model, as logged
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -100,6 +101,11 @@ class TrainingSet:
     class_names: list[str]
     source: str  # where the data came from, logged as a tag
     digest: str  # content digest of the raw data, logged with the run
+
+
+def validation_size(train_size: int, fraction: float) -> int:
+    """How many of the last training examples ``train_on`` holds out for validation."""
+    return max(1, round(train_size * fraction))
 
 
 def mnist_training_set(config: TrainConfig, progress: bool = True) -> TrainingSet:
@@ -151,7 +157,7 @@ def train_on(
     output = Path(output)
     keras.utils.set_random_seed(config.seed)
     num_classes = len(data.class_names)
-    n_val = max(1, round(len(data.x_train) * config.validation_fraction))
+    n_val = validation_size(len(data.x_train), config.validation_fraction)
     x_fit, y_fit = (
         data.x_train[:-n_val],
         keras.utils.to_categorical(data.y_train[:-n_val], num_classes),
@@ -219,6 +225,7 @@ def train_on(
         data_digest=data.digest,
         train_seconds=train_seconds,
         test_images=data.x_test,
+        model=model,
     )
 
 
@@ -234,6 +241,44 @@ def ensure_champion(
     if registry.champion_version(model_name) is None:
         train(config or TrainConfig(epochs=2, max_train_samples=2000), output, progress=progress)
     return registry.role_uri(model_name)
+
+
+def logged_config(model_uri: str) -> TrainConfig:
+    """The settings a registered model was trained with, read back from its MLflow run."""
+    params = mlflow.get_run(registry.resolve(model_uri).run_id).data.params
+    defaults = TrainConfig()
+    values = {}
+    for field in fields(TrainConfig):
+        text, default = params.get(field.name), getattr(defaults, field.name)
+        if text is None or text == "None":
+            values[field.name] = None if text == "None" else default
+        elif isinstance(default, bool):
+            values[field.name] = text == "True"
+        else:
+            kind = {"data_dir": str, "max_train_samples": int}.get(field.name, type(default))
+            values[field.name] = kind(text)
+    return TrainConfig(**values)
+
+
+@dataclass(frozen=True)
+class SeenAndUnseen:
+    """Raw MNIST digits split by what a model trained with one config saw of them."""
+
+    fitted: np.ndarray  # the images it was fitted on
+    unseen: np.ndarray  # the clean images it never fitted on: validation split + test set
+    unseen_labels: np.ndarray
+
+
+def seen_and_unseen(config: TrainConfig) -> SeenAndUnseen:
+    """The raw digits a model trained with ``config`` was fitted on, and those it was not."""
+    data = load_mnist(config.data_source, config.data_dir, config.seed)
+    data = data.subsample(max_train=config.max_train_samples)
+    n_val = validation_size(len(data.x_train), config.validation_fraction)
+    return SeenAndUnseen(
+        fitted=data.x_train[:-n_val],
+        unseen=np.concatenate([data.x_train[-n_val:], data.x_test]),
+        unseen_labels=np.concatenate([data.y_train[-n_val:], data.y_test]),
+    )
 
 
 def log_evaluation(

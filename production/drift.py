@@ -1,14 +1,16 @@
 """Drift detectors, side by side, and what they are worth.
 
-Every detector compares a day of production traffic with a reference window drawn from the
-same distribution as clean traffic (a random sample, not the first rows of a file):
+The monitor is fitted the way the methods are meant to be fitted: class means, covariance
+and principal axes on the features of the model's own training data; the novelty threshold
+on held-out clean data the model never saw (a random sample, not the first rows of a file);
+the KS references on clean traffic, apart from both. The detectors:
 - ``confidence_ks``: KS test on the top softmax probability (prediction drift);
 - ``softmax_ks``: KS tests on each softmax output, Bonferroni-corrected;
 - ``features_ks``: KS tests on the top principal components of the network's penultimate
   features (input drift in a low-dimensional space), Bonferroni-corrected;
 - ``novelty_binomial``: a per-input novelty score (class-conditional Mahalanobis distance on
-  the penultimate features) flags inputs beyond the reference's 99th percentile; a binomial
-  test asks whether the day has more flagged inputs than 1 %;
+  the penultimate features) flags inputs beyond the calibration data's 99th percentile; a
+  binomial test asks whether the day has more flagged inputs than 1 %;
 - ``novelty_cusum``: a CUSUM over days of the standardised daily flagged count, which adds
   up small excesses that no single day shows.
 """
@@ -55,46 +57,50 @@ def pool_of(model, images: np.ndarray, labels: np.ndarray) -> Pool:
 
 @dataclass
 class DriftMonitor:
-    """Detectors fitted on a reference window."""
+    """Detectors fitted on the model's own training data and calibrated on held-out data."""
 
-    reference: ModelView
+    reference: ModelView  # held-out clean data: the KS tests' reference
     mean: np.ndarray
-    components: np.ndarray  # (k, d) principal axes of the reference features
+    components: np.ndarray  # (k, d) principal axes of the fitted data's features
     class_means: np.ndarray  # (classes, d)
     precision: np.ndarray  # (d, d) inverse of the shared within-class covariance
     novelty_threshold: float
     alpha: float = 0.01
     novelty_quantile: float = 0.99
-    cusum_slack: float = 0.5
-    cusum_limit: float = 3.0
+    cusum_slack: float = 1.0  # in standard errors of the daily novel share
+    cusum_limit: float = 4.0
 
     @classmethod
     def fit(
         cls,
-        reference: ModelView,
+        fitted: ModelView,
         calibration: ModelView,
+        reference: ModelView | None = None,
         alpha: float = 0.01,
         components: int = 16,
         novelty_quantile: float = 0.99,
     ) -> DriftMonitor:
-        """Fit on ``reference``; set the novelty threshold on separate ``calibration`` data."""
-        mean = reference.features.mean(axis=0)
-        centred = reference.features - mean
-        axes = np.linalg.svd(centred, full_matrices=False)[2][:components]
-        predicted = reference.probabilities.argmax(axis=1)
-        classes = reference.probabilities.shape[1]
+        """Class means, covariance and principal axes from the features of the data the
+        model was fitted on; the novelty threshold from separate, held-out clean
+        ``calibration`` data; the KS tests compare each day with ``reference``, clean
+        traffic (default: the calibration data)."""
+        mean = fitted.features.mean(axis=0)
+        axes = np.linalg.svd(fitted.features - mean, full_matrices=False)[2][:components]
+        predicted = fitted.probabilities.argmax(axis=1)
+        classes = fitted.probabilities.shape[1]
         class_means = np.stack([
-            reference.features[predicted == c].mean(axis=0) if (predicted == c).any() else mean
+            fitted.features[predicted == c].mean(axis=0) if (predicted == c).any() else mean
             for c in range(classes)
         ])  # fmt: skip
-        within = reference.features - class_means[predicted]
+        within = fitted.features - class_means[predicted]
         covariance = np.cov(within, rowvar=False) + 1e-3 * np.eye(within.shape[1])
         precision = np.linalg.inv(covariance)
         monitor = cls(
-            reference, mean, axes, class_means, precision, np.inf, alpha, novelty_quantile
-        )
+            calibration if reference is None else reference,
+            mean, axes, class_means, precision, np.inf, alpha, novelty_quantile,
+        )  # fmt: skip
         scores = monitor.novelty(calibration)
-        monitor.novelty_threshold = float(np.quantile(scores, novelty_quantile))
+        monitor.novelty_threshold = float(np.quantile(scores, novelty_quantile, method="higher"))
         return monitor
 
     def novelty(self, view: ModelView) -> np.ndarray:
@@ -179,13 +185,11 @@ def _with_features(model):
     return keras.Model(model.inputs[0], [model.layers[-1].output, model.layers[-2].output])
 
 
-def model_view(model, images: np.ndarray, batch_size: int = 1024) -> ModelView:
+def model_view(model, images: np.ndarray) -> ModelView:
     """Softmax outputs and penultimate features of a Keras classifier on prepared images."""
-    both = _with_features(model)
-    batches = [
-        both(images[i : i + batch_size], training=False) for i in range(0, len(images), batch_size)
-    ]
-    return ModelView(*(np.concatenate([np.asarray(b[k]) for b in batches]) for k in (0, 1)))
+    from data_science.evaluate import predict_in_batches
+
+    return ModelView(*predict_in_batches(_with_features(model), images))
 
 
 def with_outcomes(
@@ -283,23 +287,36 @@ def detection_delays(
     ).T
 
 
-def fit_on_split(
+def fit_monitor(
     model,
-    images: np.ndarray,
-    labels: np.ndarray,
+    fitted_images: np.ndarray,
+    unseen_images: np.ndarray,
+    unseen_labels: np.ndarray,
     seed: int = 0,
-    reference: float = 0.4,
-    calibration: float = 0.2,
+    min_calibration: int = 1000,
+    max_fitted: int = 20_000,
 ) -> tuple[DriftMonitor, Pool]:
-    """Split held-out clean images at random into reference, calibration and the clean
-    traffic pool (so all three share one distribution); fit the monitor."""
-    everything = pool_of(model, images, labels)
-    order = np.random.default_rng(seed).permutation(len(labels))
-    cut1, cut2 = int(reference * len(order)), int((reference + calibration) * len(order))
-    view = everything.view
-    monitor = DriftMonitor.fit(view.take(order[:cut1]), view.take(order[cut1:cut2]))
-    pool = order[cut2:]
-    return monitor, Pool(images[pool], labels[pool], view.take(pool))
+    """Fit the monitor on (up to ``max_fitted`` of) the raw images the model was trained on.
+
+    The clean images it never saw are split at random into calibration data for the novelty
+    threshold (half, at least ``min_calibration``) and the pool clean traffic is drawn
+    from. That pool is also the KS tests' reference: in the simulation it stands for the
+    clean traffic of the first days after go-live, which a monitor compares today with.
+    """
+    from data_science.preprocessing import to_model_input
+
+    order = np.random.default_rng(seed).permutation(len(unseen_labels))
+    cut = max(min_calibration, len(order) // 2)
+    if len(order) - cut < 100:
+        raise ValueError(
+            f"{len(order)} unseen clean images leave fewer than 100 for traffic after "
+            f"{cut} for calibration"
+        )
+    fitted = model_view(model, to_model_input(fitted_images[:max_fitted]))
+    unseen = pool_of(model, unseen_images, unseen_labels)
+    calibration, pool = unseen.view.take(order[:cut]), unseen.view.take(order[cut:])
+    monitor = DriftMonitor.fit(fitted, calibration, reference=pool)
+    return monitor, Pool(unseen_images[order[cut:]], unseen_labels[order[cut:]], pool)
 
 
 def compare_sources(monitor: DriftMonitor, pools: dict[str, Pool]) -> pd.DataFrame:
@@ -313,3 +330,41 @@ def compare_sources(monitor: DriftMonitor, pools: dict[str, Pool]) -> pd.DataFra
             "flagged novel": (monitor.novelty(pool.view) > monitor.novelty_threshold).mean(),
         }
     return pd.DataFrame(rows).T.round(3)
+
+
+def alarm_summary(table: pd.DataFrame, onset: int, detector: str = "novelty_binomial") -> dict:
+    """How a detector did on one timeline: its first alarm on or after ``onset``, its alarms
+    before it (false alarms) and the share of drifted days with an alarm."""
+    alarms = table[f"{detector}_alarm"].to_numpy()
+    drifted = table.index.to_numpy() >= onset
+    caught = table.index.to_numpy()[alarms & drifted]
+    return {
+        "first_alarm_day": int(caught[0]) if len(caught) else None,
+        "alarms_before_onset": int(alarms[~drifted].sum()),
+        "drifted_days_alarmed": float(alarms[drifted].mean()) if drifted.any() else None,
+    }
+
+
+def binomial_arithmetic(
+    monitor: DriftMonitor, requests_per_day: int, contamination: float, foreign_flagged: float
+) -> pd.Series:
+    """The novelty detector's arithmetic for one day: flagged inputs expected without and
+    with drift (``foreign_flagged``: the share of foreign inputs beyond the threshold), the
+    count the binomial test needs for an alarm, and the chance a drifted day reaches it."""
+    expected = 1 - monitor.novelty_quantile
+    drifted = (1 - contamination) * expected + contamination * foreign_flagged
+    counts = np.arange(requests_per_day + 1)
+    tail = stats.binom.sf(counts - 1, requests_per_day, expected)  # P(flagged >= count)
+    needed = int(counts[tail < monitor.alpha][0])
+    return pd.Series(
+        {
+            "requests per day": requests_per_day,
+            "flagged, clean day (expected)": requests_per_day * expected,
+            "flagged, drifted day (expected)": requests_per_day * drifted,
+            "flagged needed for an alarm": needed,
+            "chance of an alarm, clean day": tail[needed],
+            "chance of an alarm, drifted day": stats.binom.sf(
+                needed - 1, requests_per_day, drifted
+            ),
+        }
+    )

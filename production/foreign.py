@@ -1,13 +1,15 @@
 """Foreign handwritten digits: the inputs that drift into production.
 
-Two kinds of source, both returning raw images (uint8, white ink on black, any size) and
-labels 0-9 (class N is the digit N in that script):
+Every source returns raw images (uint8, white ink on black, any size) and labels 0-9
+(class N is the digit N in that script):
+- ``devanagari``, the default: 3,000 real handwritten Devanagari digits shipped with the
+  kit (``production/data``, CC BY 4.0; see the README there for source and citation);
 - a published folder data set given by path (Devanagari ``Test/digit_N/*.png``, Japanese
   ``0N/*.png``), read with the data layer's folder loader;
-- the embedded default, generated offline: Devanagari digits rendered from the Kalam
-  handwriting font (installed with the kit), with random affine and elastic distortion and
-  stroke-width variation, so no two are alike; the same font's Western digits stand in for
-  "the same glyphs in another hand" (benign drift, like the Japanese writers' digits).
+- ``rendered-devanagari`` / ``rendered-latin``, generated offline: digits drawn from the
+  Kalam handwriting font (installed with the kit), with random affine and elastic
+  distortion and stroke-width variation, so no two are alike; the Western digits stand in
+  for "the same glyphs in another hand" (benign drift, like the Japanese writers' digits).
 Everything reaches the model through the endpoint's own preprocessing.
 """
 
@@ -26,6 +28,7 @@ from data_science.folders import load_image_folder
 SCRIPTS = {"devanagari": "०१२३४५६७८९", "latin": "0123456789"}
 CANVAS = 64
 FONT_FILES = ("Kalam-Light.ttf", "Kalam-Regular.ttf", "Kalam-Bold.ttf")
+EMBEDDED = {"devanagari": Path(__file__).parent / "data" / "devanagari_digits.npz"}
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,30 @@ def rendered_digits(script: str = "devanagari", count: int = 3000, seed: int = 0
     return DigitSource(f"{script} (rendered)", images, labels)
 
 
+def embedded_digits(script: str = "devanagari") -> DigitSource:
+    """Real handwritten digits shipped with the kit (see ``production/data/README.md``)."""
+    with np.load(EMBEDDED[script]) as arrays:
+        return DigitSource(
+            f"{script} (handwritten)", arrays["images"], arrays["labels"].astype(np.int64)
+        )
+
+
+def pack_folder(path: str | Path, out: str | Path) -> Path:
+    """Store a folder data set as the compressed arrays ``embedded_digits`` reads."""
+    source = folder_source(path)
+    if source.failures:
+        raise ValueError(
+            f"{path}: {len(source.failures)} images could not be read, e.g. {source.failures[0]}"
+        )
+    np.savez_compressed(out, images=source.images, labels=source.labels.astype(np.uint8))
+    return Path(out)
+
+
 def load_source(source: str, count: int = 3000, seed: int = 0) -> DigitSource:
-    """``rendered-devanagari`` / ``rendered-latin``, or the path of a folder data set."""
+    """``devanagari`` (embedded, real handwriting), ``rendered-devanagari`` /
+    ``rendered-latin`` (``count`` generated digits), or the path of a folder data set."""
+    if source in EMBEDDED:
+        return embedded_digits(source)
     if source.startswith("rendered-"):
         return rendered_digits(source.removeprefix("rendered-"), count, seed)
     return folder_source(source)

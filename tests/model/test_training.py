@@ -7,7 +7,14 @@ from mlflow import MlflowClient
 
 from data_science import registry
 from data_science.tracking import use_tracking
-from data_science.train import EXPERIMENT, MODEL_NAME, TrainConfig, train
+from data_science.train import (
+    EXPERIMENT,
+    MODEL_NAME,
+    TrainConfig,
+    logged_config,
+    seen_and_unseen,
+    train,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +37,17 @@ def test_run_is_tracked_and_registered(small_run):
     assert {"plots/confusion_matrix.png", "plots/worst_errors.png"} <= artifacts
     assert result.promotion.promoted and result.promotion.champion_version is None
     assert run.data.tags["promoted"] == "True"
+
+
+def test_the_settings_and_the_data_a_model_saw_are_read_back_from_its_run(small_run):
+    config = logged_config(small_run.result.model_uri)
+    assert config == TrainConfig(epochs=2, max_train_samples=600, batch_size=64)
+    split = seen_and_unseen(config)
+    # 600 training digits: the last 60 held out for validation, never fitted on
+    assert len(split.fitted) == 540 and len(split.unseen) == 60 + 1000
+    assert len(split.unseen_labels) == len(split.unseen)
+    fitted = {image.tobytes() for image in split.fitted}
+    assert not any(image.tobytes() in fitted for image in split.unseen)
 
 
 def test_registered_model_predicts_like_the_evaluation(small_run):

@@ -49,3 +49,11 @@ def test_labelling_split_is_disjoint_complete_and_checked():
     for budget in (0, 30):
         with pytest.raises(ValueError, match="label budget"):
             split_labelled(source, budget)
+
+
+def test_the_embedded_default_is_real_handwriting_balanced_over_ten_digits():
+    source = load_source("devanagari")
+    assert source.name == "devanagari (handwritten)"
+    assert source.images.shape == (3000, 28, 28) and source.images.dtype == np.uint8
+    assert np.bincount(source.labels).tolist() == [300] * 10
+    assert len(np.unique(source.images.reshape(3000, -1), axis=0)) == 3000  # no copies

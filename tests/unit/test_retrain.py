@@ -31,22 +31,25 @@ def test_foreign_digits_make_up_the_share_asked_for_and_the_test_set_stays():
 
 
 def accuracies(champion: tuple[float, float], challenger: tuple[float, float]) -> pd.DataFrame:
-    return pd.DataFrame(
+    table = pd.DataFrame(
         [champion, challenger], index=[CHAMPION, CHALLENGER], columns=["mnist", "foreign"]
     )
+    return retrain.with_mix(table, foreign_share=0.1)
 
 
 @pytest.mark.parametrize(
     ("champion", "challenger", "wins"),
     [
-        ((0.990, 0.30), (0.990, 0.95), True),  # same MNIST, better foreign
-        ((0.990, 0.30), (0.9871, 0.50), True),  # MNIST drop 0.0029, within the 0.003
-        ((0.990, 0.30), (0.985, 0.95), False),  # MNIST drop 0.005, over it
-        ((0.990, 0.30), (0.995, 0.30), False),  # foreign not better
+        ((0.980, 0.30), (0.980, 0.90), True),  # same MNIST, better foreign
+        ((0.980, 0.30), (0.9601, 0.90), True),  # MNIST drop 0.0199, within the 0.02
+        ((0.980, 0.30), (0.955, 0.95), False),  # MNIST drop 0.025, over it
+        ((0.980, 0.30), (0.970, 0.35), False),  # within the drop, but worse on the mix
     ],
 )
 def test_promotion_rule(champion, challenger, wins):
-    assert retrain.challenger_wins(accuracies(champion, challenger), max_mnist_drop=0.003) == wins
+    table = accuracies(champion, challenger)
+    assert table.loc[CHAMPION, "mix"] == pytest.approx(0.9 * champion[0] + 0.1 * champion[1])
+    assert retrain.challenger_wins(table, max_mnist_drop=0.02) == wins
 
 
 IMAGES = np.zeros((10, 28, 28, 1), np.float32)
@@ -65,9 +68,9 @@ def test_the_challenger_becomes_champion_only_when_the_rule_holds(
     registry.set_role(name, challenger, CHALLENGER)
 
     test_sets = {"mnist": (IMAGES, MNIST), "foreign": (IMAGES, FOREIGN)}
-    decision = retrain.compare_and_promote(test_sets, name, max_mnist_drop)
-    assert decision.table.loc[CHALLENGER].tolist() == pytest.approx([0.1, 0.5])
-    assert decision.table.loc[CHAMPION].tolist() == pytest.approx([0.6, 0.1])
+    decision = retrain.compare_and_promote(test_sets, name, max_mnist_drop, foreign_share=0.9)
+    assert decision.table.loc[CHALLENGER].tolist() == pytest.approx([0.1, 0.5, 0.46])
+    assert decision.table.loc[CHAMPION].tolist() == pytest.approx([0.6, 0.1, 0.15])
     assert decision.promoted == promoted and decision.candidate_version == challenger
     serving = registry.champion_version(name).version
     assert str(serving) == (challenger if promoted else champion)
@@ -75,6 +78,19 @@ def test_the_challenger_becomes_champion_only_when_the_rule_holds(
     assert tags["promotion"] == decision.reason and "mnist 0.6000 -> 0.1000" in decision.reason
 
 
-def test_rollout_sends_the_stated_share_to_green(tmp_path):
-    path = retrain.write_rollout(tmp_path / "rollout" / "traffic.yml", green_share=10)
+def decision(promoted: bool) -> retrain.ChallengerDecision:
+    table = accuracies((0.98, 0.3), (0.97, 0.9))
+    return retrain.ChallengerDecision("m", "2", table, 0.02, 0.1, promoted)
+
+
+def test_a_promoted_challenger_is_rolled_out_with_the_stated_share_to_green(tmp_path):
+    path = retrain.write_rollout(
+        decision(True), tmp_path / "rollout" / "traffic.yml", green_share=10
+    )
     assert yaml.safe_load(path.read_text())["traffic"] == {"blue": 90, "green": 10}
+
+
+def test_a_challenger_that_lost_gets_no_rollout(tmp_path):
+    out = tmp_path / "rollout" / "traffic.yml"
+    assert retrain.write_rollout(decision(False), out) is None
+    assert not out.parent.exists()
