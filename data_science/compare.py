@@ -54,16 +54,30 @@ def parse_param(values: pd.Series) -> pd.Series:
     return numbers if numbers.notna().all() else values
 
 
+def stopped_early(table: pd.DataFrame) -> pd.Series:
+    """Which runs of ``runs_table`` a search stopped before their last epoch."""
+    return table.get("status", pd.Series("", index=table.index)).str.startswith("stopped")
+
+
 def plot_metric_by_parameter(
     table: pd.DataFrame, params: Sequence[str], metric: str = "val_accuracy"
 ):
-    """The metric against each parameter, one panel each: which knobs matter?"""
+    """The metric against each parameter, one panel each: which knobs matter? Trials stopped
+    early are drawn hollow: their value is from an earlier epoch than the others'."""
+    stopped = stopped_early(table)
     fig, axes = plt.subplots(1, len(params), figsize=(3.2 * len(params), 3), sharey=True)
     for ax, name in zip(np.atleast_1d(axes), params, strict=True):
         values = table[name].astype(float) if table[name].dtype == bool else table[name]
-        ax.scatter(values, table[metric], c=table[metric], cmap="viridis")
+        kept = ~stopped
+        ax.scatter(values[kept], table[metric][kept], c=table[metric][kept], cmap="viridis")
+        ax.scatter(
+            values[stopped], table[metric][stopped], facecolors="none", edgecolors="grey",
+            label="stopped early",
+        )  # fmt: skip
         ax.set(xlabel=name, xscale="log" if name in LOG_SCALE else "linear")
     np.atleast_1d(axes)[0].set_ylabel(metric)
+    if stopped.any():
+        np.atleast_1d(axes)[0].legend(fontsize=8)
     fig.suptitle(f"{metric} by parameter")
     fig.tight_layout()
     return fig
@@ -81,14 +95,15 @@ def plot_parallel_coordinates(
     low, high = values.min(), values.max()
     scaled = (values - low) / (high - low).replace(0, 1)
     colours = plt.cm.viridis(scaled[metric].to_numpy())
+    styles = np.where(stopped_early(table), ":", "-")  # stopped early: dotted
     fig, ax = plt.subplots(figsize=(1.6 * len(columns) + 1, 3.5))
-    for row, colour in zip(scaled.to_numpy(), colours, strict=True):
-        ax.plot(range(len(columns)), row, color=colour, alpha=0.8, marker="o")
+    for row, colour, style in zip(scaled.to_numpy(), colours, styles, strict=True):
+        ax.plot(range(len(columns)), row, color=colour, alpha=0.8, marker="o", linestyle=style)
     labels = [f"log10 {c}" if c in LOG_SCALE else c for c in columns]
     ax.set_xticks(range(len(columns)), labels)
     for x, name in enumerate(columns):
         ax.annotate(f"{low[name]:.3g}", (x, 0), xytext=(3, -12), textcoords="offset points")
         ax.annotate(f"{high[name]:.3g}", (x, 1), xytext=(3, 4), textcoords="offset points")
-    ax.set(yticks=[], title=f"Parallel coordinates, coloured by {metric}")
+    ax.set(yticks=[], title=f"Parallel coordinates, coloured by {metric} (dotted: stopped early)")
     fig.tight_layout()
     return fig

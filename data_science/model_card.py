@@ -1,11 +1,13 @@
-"""Promotion with evidence: the search's winner is registered, measured against the
-current champion on the same test set, promoted only if it wins by the stated margin, and
-the decision is written up as a model card (Markdown) kept with the run and the model."""
+"""Promotion with evidence: the search's winner is trained again with the champion's budget
+and data (like with like), registered, measured against the current champion on the same
+test set, promoted only if it wins by more than the margin (by default one standard error
+of that accuracy), and the decision is written up as a model card (Markdown) kept with the
+run and the model."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mlflow
@@ -15,8 +17,16 @@ from mlflow import MlflowClient
 from data_science import registry
 from data_science.evaluate import Evaluation, evaluate_model
 from data_science.registry import PromotionDecision
-from data_science.search import SearchResult, Trial
-from data_science.train import MODEL_NAME, TrainingSet
+from data_science.search import EXPERIMENT, SearchResult, Trial
+from data_science.tracking import use_tracking
+from data_science.train import (
+    MODEL_NAME,
+    TrainConfig,
+    TrainingSet,
+    logged_config,
+    mnist_training_set,
+    train_on,
+)
 
 INTENDED_USE = (
     "Classifying one handwritten digit (0-9) per image, after the shared preprocessing "
@@ -32,35 +42,62 @@ LIMITS = (
 
 
 @dataclass(frozen=True)
+class Finalist:
+    """A trial's settings as the candidate for promotion, and the run holding its model."""
+
+    trial: Trial  # the search trial whose hyperparameters it has
+    run_id: str
+    config: TrainConfig  # everything it was trained with
+    data: TrainingSet
+
+
+@dataclass(frozen=True)
 class Promotion:
     decision: PromotionDecision
-    trial: Trial  # the candidate
+    finalist: Finalist
     evaluation: Evaluation  # the registered candidate on the test set
     card: str  # the model card, Markdown
     card_path: Path
 
 
+def train_like_champion(
+    trial: Trial, base: TrainConfig, output: str | Path, model_name: str = MODEL_NAME
+) -> Finalist:
+    """The trial's hyperparameters trained with the champion's budget and data (its logged
+    epochs, data source, training-set size and seed), so that the comparison is like with
+    like; with ``base``'s when there is no champion yet. Tracked, not registered."""
+    use_tracking(output, EXPERIMENT)
+    has_champion = registry.champion_version(model_name) is not None
+    budget = logged_config(registry.role_uri(model_name)) if has_champion else base
+    config = replace(budget, **trial.params)
+    data = mnist_training_set(config, progress=False)
+    result = train_on(data, config, output, EXPERIMENT, register=False, progress=False)
+    MlflowClient().set_tag(result.run_id, "mlflow.runName", f"trial {trial.number}, final")
+    return Finalist(trial, result.run_id, config, data)
+
+
 def promote_with_evidence(
     search: SearchResult,
-    data: TrainingSet,
+    finalist: Finalist,
     output: str | Path,
     model_name: str = MODEL_NAME,
-    margin: float = 0.0,
-    candidate: Trial | None = None,
+    margin: float | None = None,
 ) -> Promotion:
-    """Register ``candidate`` (the search's best trial by default) and give it the
-    champion alias only if its test accuracy beats the champion's, on ``data``'s test set,
-    by more than ``margin``. The model card goes to ``output/model_cards/``, to the search's
-    parent run and into the model version's description."""
-    trial = candidate or search.best
-    model = mlflow.keras.load_model(f"runs:/{trial.run_id}/model")
+    """Register the finalist's model and give it the champion alias only if its test
+    accuracy beats the champion's, on the finalist's test set, by more than ``margin``
+    (None: one standard error of the champion's accuracy there). The model card goes to
+    ``output/model_cards/``, to the search's parent run and into the version's description."""
+    data = finalist.data
+    model = mlflow.keras.load_model(f"runs:/{finalist.run_id}/model")
     evaluation = evaluate_model(model, data.x_test, data.y_test, data.class_names)
     champion = registry.champion_score(model_name, data.x_test, data.y_test)
-    version = registry.register(trial.run_id, model_name)
+    if margin is None:
+        margin = standard_error(champion[1], len(data.y_test)) if champion else 0.0
+    version = registry.register(finalist.run_id, model_name)
     decision = registry.decide_promotion(model_name, version, evaluation.accuracy, champion, margin)
     registry.apply_decision(decision)
 
-    card = model_card(decision, trial, evaluation, search, data)
+    card = model_card(decision, finalist, evaluation, search)
     card_path = Path(output) / "model_cards" / f"{model_name}-v{version}.md"
     card_path.parent.mkdir(parents=True, exist_ok=True)
     card_path.write_text(card)
@@ -73,7 +110,7 @@ def promote_with_evidence(
         "candidate_version": version,
     }.items():
         client.set_tag(search.parent_run_id, key, value)
-    return Promotion(decision, trial, evaluation, card, card_path)
+    return Promotion(decision, finalist, evaluation, card, card_path)
 
 
 def standard_error(accuracy: float, count: int) -> float:
@@ -82,13 +119,10 @@ def standard_error(accuracy: float, count: int) -> float:
 
 
 def model_card(
-    decision: PromotionDecision,
-    trial: Trial,
-    evaluation: Evaluation,
-    search: SearchResult,
-    data: TrainingSet,
+    decision: PromotionDecision, finalist: Finalist, evaluation: Evaluation, search: SearchResult
 ) -> str:
     """The model card: decision, model, data, metrics, weak spots, intended use, limits."""
+    trial, data, config = finalist.trial, finalist.data, finalist.config
     n_test = len(evaluation.labels)
     error = standard_error(evaluation.accuracy, n_test)
     verdict = "Promoted to `champion`" if decision.promoted else "Not promoted"
@@ -109,9 +143,10 @@ def model_card(
         "",
         "## Model",
         "",
-        f"Trial {trial.number} of a {search.sampler} search of {len(search.trials)} trials "
-        f"({search.seconds:.0f} s), MLflow run `{trial.run_id}`, "
-        f"search run `{search.parent_run_id}`; seed {trial.seed}, {trial.epochs} epochs.",
+        f"The settings of trial {trial.number} of a {search.sampler} search of "
+        f"{len(search.trials)} trials ({search.seconds:.0f} s, search run "
+        f"`{search.parent_run_id}`), trained in MLflow run `{finalist.run_id}` with seed "
+        f"{config.seed} for {config.epochs} epochs.",
         "",
         markdown_table(params),
         "",

@@ -168,10 +168,12 @@ class SearchBudget:
 class BanditStopping:
     """Stop a hopeless trial: one whose validation accuracy at some epoch trails the best
     seen at that epoch by more than ``slack_amount``. Epochs before ``delay_epochs`` are
-    not judged, since every trial starts badly. Azure ML calls this a bandit policy."""
+    not judged, since every trial starts badly: by default a trial always gets its second
+    epoch, where learning rates and widths start to tell apart. Azure ML calls this a
+    bandit policy."""
 
     slack_amount: float = 0.1
-    delay_epochs: int = 1
+    delay_epochs: int = 2
 
     def is_hopeless(self, epoch: int, val_accuracy: float, best_at_epoch: float | None) -> bool:
         """``epoch`` counts from 0; ``best_at_epoch`` is None before any trial got there."""

@@ -1,16 +1,18 @@
 """The search, the run comparison and the promotion, end to end on a tiny slice of MNIST."""
 
+from dataclasses import replace
+
 import mlflow
 import pytest
 from mlflow import MlflowClient
 
 from data_science.compare import plot_metric_by_parameter, plot_parallel_coordinates, runs_table
-from data_science.model_card import promote_with_evidence
+from data_science.model_card import Finalist, promote_with_evidence, train_like_champion
 from data_science.search import EXPERIMENT, HOPELESS, OUT_OF_TIME, run_search
 from data_science.search_space import Choice, SearchBudget
 from data_science.train import TrainConfig, mnist_training_set
 
-BASE = TrainConfig(epochs=2, max_train_samples=1000, batch_size=16, width=8, augment=False)
+BASE = TrainConfig(epochs=3, max_train_samples=1000, batch_size=16, width=8, augment=False)
 # A learning rate that learns, one that cannot (1e-6) and one the budget never reaches.
 RATES = Choice((3e-3, 1e-6, 1e-3))
 
@@ -55,9 +57,9 @@ def test_trials_are_nested_runs_and_not_registered(searched):
 def test_a_hopeless_trial_is_stopped_early(searched):
     _, search = searched
     hopeless = search.trials[1]
-    assert hopeless.status == HOPELESS and hopeless.epochs == 1
+    assert hopeless.status == HOPELESS and hopeless.epochs == 2  # never before the second
     assert mlflow.get_run(hopeless.run_id).data.tags["trial_status"] == HOPELESS
-    assert search.trials[0].epochs == 2
+    assert search.trials[0].epochs == 3
 
 
 def test_search_keeps_to_its_time_budget(tmp_path, data):
@@ -80,18 +82,29 @@ def test_comparison_table_and_plots_come_from_the_store(searched, data):
     assert plot_parallel_coordinates(table, ["learning_rate", "width"]).axes
 
 
-def test_promotion_accepts_only_a_better_model(searched, data):
+def as_finalist(trial, data) -> Finalist:
+    return Finalist(trial, trial.run_id, replace(BASE, **trial.params), data)
+
+
+def test_promotion_accepts_only_a_model_better_by_a_standard_error(searched, data):
     output, search = searched
     good, bad = search.trials
-    first = promote_with_evidence(search, data, output, candidate=bad)
+    first = promote_with_evidence(search, as_finalist(bad, data), output)
     assert first.decision.promoted and first.decision.champion_version is None
-    better = promote_with_evidence(search, data, output)  # the best trial by default
-    assert better.trial == good and better.decision.promoted
+    better = promote_with_evidence(search, as_finalist(good, data), output)
+    assert better.decision.promoted
     assert better.evaluation.accuracy == pytest.approx(good.test_accuracy)
-    equal = promote_with_evidence(search, data, output)
-    worse = promote_with_evidence(search, data, output, candidate=bad)
+    champion = first.evaluation.accuracy
+    assert better.decision.margin == pytest.approx((champion * (1 - champion) / 1000) ** 0.5)
+    equal = promote_with_evidence(search, as_finalist(good, data), output)
+    worse = promote_with_evidence(search, as_finalist(bad, data), output, margin=0.0)
     assert not equal.decision.promoted and not worse.decision.promoted
     champion = MlflowClient().get_model_version_by_alias("mnist-cnn", "champion")
     assert str(champion.version) == better.decision.candidate_version
     assert "**Not promoted**" in worse.card_path.read_text()
     assert data.digest in better.card and "Weak spots" in better.card
+
+    # the finalist of a later search trains with the champion's budget, not its own
+    finalist = train_like_champion(good, replace(BASE, epochs=1), output)
+    assert finalist.config.epochs == BASE.epochs and finalist.run_id != good.run_id
+    assert finalist.config.learning_rate == good.params["learning_rate"]
