@@ -167,6 +167,30 @@ class ClassificationRun:
         )
         return float((decided["label"] == decided["label_true"]).mean())
 
+    def routing(self, truth: pd.DataFrame, thresholds: np.ndarray | None = None) -> pd.DataFrame:
+        """What a confidence threshold does to the indexers' day: per threshold, the share
+        of PDFs decided automatically (decided, with confidence at or above it) and the
+        accuracy of those decisions against ``truth`` (pdf, label). Every other PDF, failed
+        ones included, goes to a person."""
+        thresholds = np.linspace(0, 1, 101) if thresholds is None else thresholds
+        decided = self.pdfs[self.pdfs["status"] == "ok"].merge(
+            truth, on="pdf", suffixes=("", "_true")
+        )
+        right = (decided["label"] == decided["label_true"]).to_numpy()
+        confidence = decided["confidence"].to_numpy()
+        rows = []
+        for threshold in thresholds:
+            automatic = confidence >= threshold
+            rows.append(
+                {
+                    "threshold": threshold,
+                    "decided automatically": automatic.sum() / len(self.pdfs),
+                    "accuracy of those": right[automatic].mean() if automatic.any() else np.nan,
+                    "to a person": len(self.pdfs) - automatic.sum(),
+                }
+            )
+        return pd.DataFrame(rows).set_index("threshold")
+
     def write_csv(self, path: str | Path) -> Path:
         """One file: a row per image (``kind=image``) and a row per PDF (``kind=pdf``)."""
         both = pd.concat([self.pdfs.assign(kind="pdf"), self.images.assign(kind="image")])
@@ -184,6 +208,13 @@ class ClassificationRun:
         ]
         both[columns].to_csv(path, index=False)
         return Path(path)
+
+
+def lowest_threshold(routing: pd.DataFrame, target_accuracy: float) -> float:
+    """The lowest threshold of a ``routing`` curve whose automatic decisions reach
+    ``target_accuracy`` (its highest, nearly nothing automatic, when none does)."""
+    meets = routing.index[routing["accuracy of those"] >= target_accuracy]
+    return float(meets.min() if len(meets) else routing.index.max())
 
 
 def classify_pdfs(

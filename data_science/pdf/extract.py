@@ -98,7 +98,8 @@ def open_pdf(path: str | Path) -> pymupdf.Document:
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except (pymupdf.FileDataError, RuntimeError, ValueError) as err:
-        raise PdfError(f"corrupt PDF: {err}") from err
+        # PyMuPDF's message names the file by its full path: the manifest names it already
+        raise PdfError(f"corrupt PDF: {str(err).replace(str(path), path.name)}") from err
     problem = (
         "encrypted (needs a password)"
         if doc.needs_pass
