@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import struct
 import tempfile
@@ -31,29 +30,8 @@ from pathlib import Path
 from data_science.mnist import load_mnist
 from data_science.model import build_cnn, compile_for_training, keras
 from data_science.preprocessing import to_model_input
-from production.bundle import build_bundle, bundle_registered_model
+from production.bundle import baseline_bundle, build_bundle, bundle_registered_model
 from production.endpoint import LocalEndpoint, served_model_info
-
-TRIVIAL_SCORE = """
-from inference_schema.schema_decorators import input_schema
-from score_schema import AnyJsonList, SAMPLE_IMAGE
-
-def init():
-    pass
-
-@input_schema("data", AnyJsonList([SAMPLE_IMAGE]))
-def run(data):
-    return {"predictions": [{"label": "0"}] * len(data)}
-"""
-
-
-def trivial_bundle(bundle: Path, target: Path) -> Path:
-    """A copy of the bundle whose score.py does no work."""
-    shutil.copytree(bundle, target)
-    code = target / "code"
-    (code / "score.py").rename(code / "score_schema.py")  # reuse its schema classes
-    (code / "score.py").write_text(TRIVIAL_SCORE)
-    return target
 
 
 def serve(bundle: Path, label: str) -> LocalEndpoint:
@@ -143,7 +121,7 @@ def main() -> None:
         else:
             build_bundle(trained_model(), bundle)
         print(f"served model: {served_model_info(bundle)['quantization']['reason']}")
-        peer = trivial_bundle(bundle, Path(scratch) / "trivial")
+        peer = baseline_bundle(bundle, Path(scratch) / "trivial")
         endpoints = {"score.py (bundle)": serve(bundle, "score.py (bundle)")}
         endpoints["trivial run() (peer)"] = serve(peer, "trivial run() (peer)")
         try:

@@ -89,6 +89,30 @@ def build_bundle(
     return out
 
 
+BASELINE_SCORE = """
+from inference_schema.schema_decorators import input_schema
+from score_schema import AnyJsonList, SAMPLE_IMAGE
+
+def init():
+    pass
+
+@input_schema("data", AnyJsonList([SAMPLE_IMAGE]))
+def run(data):
+    return {"predictions": [{"label": "0"}] * len(data)}
+"""
+
+
+def baseline_bundle(bundle: str | Path, target: str | Path) -> Path:
+    """A copy of ``bundle`` whose score.py does no work (same server, same schema, same
+    request parsing): what serving costs before the model does anything."""
+    target = Path(target)
+    shutil.copytree(bundle, target)
+    code = target / "code"
+    (code / "score.py").rename(code / "score_schema.py")  # reuse its schema classes
+    (code / "score.py").write_text(BASELINE_SCORE)
+    return target
+
+
 def model_folder(bundle: Path, info: dict) -> Path:
     return bundle / "model" / info["name"] / str(info["version"])
 

@@ -20,6 +20,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 APP = "azureml_inference_server_http.server.entry:app"
 
 
@@ -162,6 +165,16 @@ class LocalEndpoint:
             "p99 ms": latencies[min(len(latencies) - 1, round(0.99 * len(latencies)))],
         }
 
+    def predict_labels(self, images, batch_size: int = 100) -> list[str]:
+        """The served labels of ``images`` (raw digits), asked in batches."""
+        labels = []
+        for start in range(0, len(images), batch_size):
+            status, reply = self.post({"data": images[start : start + batch_size].tolist()})
+            if status != 200:
+                raise EndpointError(f"scoring failed with {status}: {reply}")
+            labels.extend(p["label"] for p in reply["predictions"])
+        return labels
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # gunicorn stops its workers
@@ -176,3 +189,30 @@ class LocalEndpoint:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def compare_servers(
+    bundles: dict[str, Path], images, labels, baseline: Path | None = None, requests: int = 200
+) -> pd.DataFrame:
+    """Each bundle served in turn by one worker: its accuracy on ``images`` and agreement
+    with the first bundle's answers, latency p50/p99 and req/s for single images, and
+    images/s in batches of 64; the same load figures for a ``baseline`` bundle whose run()
+    does no work (``production.bundle.baseline_bundle``), as the last row."""
+    rows, first = {}, None
+    for name, bundle in {**bundles, "do-nothing run()": baseline}.items():
+        if bundle is None:
+            continue
+        with LocalEndpoint(bundle, workers=1) as endpoint:
+            answers = None if bundle == baseline else np.array(endpoint.predict_labels(images))
+            single = endpoint.load_test({"data": images[:1].tolist()}, requests)
+            batch = endpoint.load_test({"data": images[:64].tolist()}, max(10, requests // 10))
+        first = answers if first is None else first
+        rows[name] = {
+            "accuracy": np.nan if answers is None else (answers == labels.astype(str)).mean(),
+            "agrees with first": np.nan if answers is None else (answers == first).mean(),
+            "p50 ms": single["p50 ms"],
+            "p99 ms": single["p99 ms"],
+            "req/s": single["req/s"],
+            "images/s in batches of 64": 64 * batch["req/s"],
+        }
+    return pd.DataFrame(rows).T
