@@ -51,5 +51,11 @@ def dry_run(job_file: str | Path, output: str | Path, **inputs: Any) -> Path:
     command = local_command(job_file, output, **{**SMALL_INPUTS, **inputs})
     (Path(output) / "data").mkdir(parents=True, exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    subprocess.run(command, cwd=ROOT, env=environment, check=True)
+    job = subprocess.run(
+        command, cwd=ROOT, env=environment, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    print(job.stdout, end="")  # the job's log, one stream as Azure ML shows it
+    if job.returncode:
+        raise subprocess.CalledProcessError(job.returncode, command, job.stdout)
     return Path(output)

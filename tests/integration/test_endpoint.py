@@ -18,9 +18,14 @@ from PIL import Image
 from data_science.mnist import load_mnist
 from data_science.preprocessing import to_model_input
 from production import quantize
-from production.bundle import build_bundle, export_onnx
+from production.bundle import baseline_bundle, build_bundle, export_onnx
 from production.collect import wait_for_collected
-from production.endpoint import LocalEndpoint, served_model_dir, served_model_info
+from production.endpoint import (
+    LocalEndpoint,
+    compare_servers,
+    served_model_dir,
+    served_model_info,
+)
 
 pytestmark = pytest.mark.integration
 MAX_BATCH, MAX_BODY = 8, 200_000
@@ -69,6 +74,19 @@ def test_served_answers_are_the_bundled_model_on_the_training_preprocessing(endp
     served = np.array([p["probabilities"] for _, r in replies for p in r["predictions"]])
     expected = run_onnx(bundled_model(endpoint.bundle), to_model_input(digits))
     np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+def test_servers_are_compared_with_a_do_nothing_baseline(endpoint, tmp_path):
+    digits = load_mnist("sample")
+    images, labels = digits.x_test[:64], digits.y_test[:64]
+    baseline = baseline_bundle(endpoint.bundle, tmp_path / "baseline")
+    table = compare_servers({"model": endpoint.bundle}, images, labels, baseline, requests=20)
+    served = run_onnx(bundled_model(endpoint.bundle), to_model_input(images)).argmax(1)
+    assert list(table.index) == ["model", "do-nothing run()"]
+    assert table.loc["model", "accuracy"] == pytest.approx((served == labels).mean())
+    assert table.loc["model", "agrees with first"] == 1.0
+    assert np.isnan(table.loc["do-nothing run()", "accuracy"])
+    assert (table[["p50 ms", "p99 ms", "req/s", "images/s in batches of 64"]] > 0).all().all()
 
 
 def test_the_bundle_serves_the_precision_it_records(endpoint):
