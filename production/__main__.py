@@ -7,14 +7,16 @@ python -m production serve DIR [--port 5001] [--workers N] [--collect FILE]
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 
-from data_science.tracking import use_tracking
-from production.bundle import bundle_registered_model
 from production.endpoint import LocalEndpoint
 
 
 def bundle(args: argparse.Namespace) -> None:
+    from data_science.tracking import use_tracking  # MLflow and TensorFlow: only here
+    from production.bundle import bundle_registered_model
+
     use_tracking(args.run_dir, "mnist-local")  # the registry of that run folder
     out = bundle_registered_model(
         args.model, args.out, deployment=args.deployment, quantize=not args.float32
@@ -22,17 +24,28 @@ def bundle(args: argparse.Namespace) -> None:
     print(f"bundle for {args.model} written to {out}")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def serve(args: argparse.Namespace) -> None:
+    # A process manager, `docker stop` or a CI cancel sends SIGTERM; a closed terminal,
+    # SIGHUP: both stop the server like Ctrl-C. If this process is killed outright, the
+    # server notices its parent is gone and stops itself (production/gunicorn_config.py).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     endpoint = LocalEndpoint(args.bundle, args.port, args.workers, collect_to=args.collect)
-    with endpoint:
+    try:
+        endpoint.start()
         ready = f"ready in {endpoint.startup_seconds:.1f} s"
-        print(f"{args.bundle} served at {endpoint.url}/score ({ready})")
+        print(f"{args.bundle} served at {endpoint.url}/score ({ready})", flush=True)
         print(f"OpenAPI description: {endpoint.url}/swagger.json; Ctrl-C stops the server")
-        try:
-            while endpoint.process.poll() is None:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            print("stopping")
+        while endpoint.process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt as stop:
+        print(f"stopping ({stop or 'SIGINT'})")
+    finally:
+        endpoint.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 APP = "azureml_inference_server_http.server.entry:app"
+GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_config.py")  # stops with its parent
 
 
 class EndpointError(RuntimeError):
@@ -85,8 +86,9 @@ class LocalEndpoint:
     def start(self, timeout: float = 60) -> LocalEndpoint:
         """Start the server and wait until it answers a real scoring request."""
         command = [
-            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers), "--timeout", "300", APP,
+            sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+            "--timeout", "300", APP,
         ]  # fmt: skip
         started = time.perf_counter()
         with self.log_file.open("w") as log:

@@ -1,0 +1,62 @@
+"""A local endpoint never outlives whoever started it: stopped by a signal, or by the death
+of its parent process, the whole server goes and its port is free within 5 s."""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from production.bundle import build_bundle
+from production.endpoint import free_port
+
+pytestmark = pytest.mark.integration
+GONE_WITHIN_S = 5
+
+
+@pytest.fixture(scope="module")
+def bundle(small_run, tmp_path_factory):
+    return build_bundle(small_run.model, tmp_path_factory.mktemp("lifecycle") / "b", quantize=False)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_serve(bundle, port: int) -> tuple[subprocess.Popen, list[psutil.Process]]:
+    """``python -m production serve`` in the background, once it answers; with the server
+    processes it started (gunicorn's master and worker)."""
+    command = [sys.executable, "-m", "production", "serve", str(bundle), "--port", str(port)]
+    serve = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert "served at" in serve.stdout.readline()  # printed once a scoring request succeeded
+    return serve, psutil.Process(serve.pid).children(recursive=True)
+
+
+def assert_all_gone(server: list[psutil.Process], port: int) -> None:
+    _, alive = psutil.wait_procs(server, timeout=GONE_WITHIN_S)
+    assert not alive, f"still running: {[p.pid for p in alive]}"
+    assert not port_open(port)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_serve_stops_its_whole_server_on_a_signal(bundle, signum):
+    port = free_port()
+    serve, server = start_serve(bundle, port)
+    assert len(server) >= 2 and port_open(port)  # master and worker
+    serve.send_signal(signum)
+    assert serve.wait(timeout=GONE_WITHIN_S) == 0
+    assert_all_gone(server, port)
+
+
+def test_the_server_stops_when_its_parent_is_killed(bundle):
+    port = free_port()
+    serve, server = start_serve(bundle, port)
+    serve.kill()  # SIGKILL: no handler runs, as when a notebook kernel is killed
+    serve.wait()
+    started = time.monotonic()
+    assert_all_gone(server, port)
+    assert time.monotonic() - started < GONE_WITHIN_S
