@@ -8,6 +8,7 @@ appends every collected record to that file, where the production notebook reads
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -25,18 +26,38 @@ log = logging.getLogger(__name__)
 
 
 class JsonLinesSink(logging.Handler):
-    """Writes each record of the collector's local capture as one JSON line."""
+    """Writes each record of the collector's local capture as one JSON line.
+
+    A sink that cannot be written (a read-only folder, a full disk) never stops scoring:
+    the first failure is logged with its reason, later ones only counted, and the count is
+    logged when the process ends.
+    """
 
     def __init__(self, path: Path):
         super().__init__()
         self.path = path
+        self.lost = 0  # records that could not be written
+        atexit.register(self._report_lost)
 
     def emit(self, record: logging.LogRecord) -> None:
         when, collection, correlation_id, content = record.args
         line = {"time": when, "collection": collection, "correlation_id": correlation_id}
         line["data"] = json.loads(content)
-        with self.path.open("a", encoding="utf-8") as sink:
-            sink.write(json.dumps(line) + "\n")
+        try:
+            with self.path.open("a", encoding="utf-8") as sink:
+                sink.write(json.dumps(line) + "\n")
+        except OSError as error:
+            self.lost += 1
+            if self.lost == 1:
+                log.warning(
+                    "model data collection cannot write to %s (%s); scoring goes on, "
+                    "records that cannot be written are counted",
+                    self.path, error,
+                )  # fmt: skip
+
+    def _report_lost(self) -> None:
+        if self.lost:
+            log.warning("model data collection: %d records not written to %s", self.lost, self.path)
 
 
 def _capture_into(sink: Path) -> None:

@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import random
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -232,3 +233,16 @@ def test_bundle_yaml_loads_with_the_azure_ml_sdk(endpoint):
     assert deployment.code_configuration.scoring_script == "score.py"
     assert (endpoint.bundle / deployment.code_configuration.code / "score.py").is_file()
     assert (endpoint.bundle / "conda.yml").is_file() and deployment.instance_count == 1
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_sink_that_cannot_be_written_never_stops_scoring(endpoint, tmp_path):
+    """/dev/full fails every write (no space left on device), as a full disk does."""
+    log = tmp_path / "server.log"
+    with LocalEndpoint(endpoint.bundle, collect_to="/dev/full", log_file=log) as server:
+        sample = {"data": load_raw_test_digits(1).tolist()}
+        assert [server.post(sample)[0] for _ in range(10)] == [200] * 10
+    text = log.read_text()
+    assert text.count("model data collection cannot write to /dev/full") == 1, text[-2000:]
+    lost = re.search(r"model data collection: (\d+) records not written", text)
+    assert lost and int(lost.group(1)) >= 2, text[-2000:]
