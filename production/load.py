@@ -1,0 +1,95 @@
+"""Concurrent load on a local endpoint, for measuring how it behaves under faults.
+
+Each client is a thread sending one request after another, every request with its own id
+(``x-request-id``, which the data collector records), until the time is up. What comes
+back is kept per request: its id, when it was sent, its status (0 when the connection
+failed) and its latency.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from production.endpoint import LocalEndpoint
+
+
+@dataclass(frozen=True)
+class Load:
+    """Every request of one load: id, start (s since the load began), status, latency (ms)."""
+
+    requests: pd.DataFrame
+    seconds: float
+
+    def summary(self) -> dict:
+        answered = self.requests[self.requests["status"] == 200]
+        return {
+            "requests": len(self.requests),
+            "200": len(answered),
+            "other statuses": self.requests.loc[self.requests["status"] != 200, "status"]
+            .value_counts()
+            .to_dict(),
+            "req/s (200)": len(answered) / self.seconds,
+            "p50 ms": float(np.percentile(answered["latency_ms"], 50)) if len(answered) else None,
+            "p99 ms": float(np.percentile(answered["latency_ms"], 99)) if len(answered) else None,
+        }
+
+
+def _send(port: int, payload: bytes, request_id: str, timeout: float) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Content-Type": "application/json", "x-request-id": request_id}
+        connection.request("POST", "/score", payload, headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException):
+        return 0  # refused, reset or timed out: no answer
+    finally:
+        connection.close()
+
+
+def concurrent_load(
+    endpoint: LocalEndpoint,
+    body: dict,
+    clients: int = 16,
+    seconds: float = 10,
+    prefix: str = "load",
+    timeout: float = 30,
+    during=None,
+) -> Load:
+    """``clients`` threads send ``body`` for ``seconds``; ``during(load_started)`` (if given)
+    runs in the calling thread meanwhile, to inject a fault."""
+    payload = json.dumps(body).encode()
+    rows: list[tuple] = []
+    lock = threading.Lock()
+    started = time.monotonic()
+    deadline = started + seconds
+
+    def client(number: int) -> None:
+        sent = 0
+        while time.monotonic() < deadline:
+            request_id = f"{prefix}-{number:02d}-{sent:05d}"
+            begin = time.monotonic()
+            status = _send(endpoint.port, payload, request_id, timeout)
+            row = (request_id, begin - started, status, (time.monotonic() - begin) * 1000)
+            with lock:
+                rows.append(row)
+            sent += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    if during:
+        during(started)
+    for thread in threads:
+        thread.join()
+    columns = ["request_id", "sent_s", "status", "latency_ms"]
+    requests = pd.DataFrame(rows, columns=columns).sort_values("sent_s", ignore_index=True)
+    return Load(requests, time.monotonic() - started)
