@@ -7,7 +7,8 @@ the reply; the server turns them into the endpoint's OpenAPI description (/swagg
 Request:  {"data": [image, ...]}  where an image is nested lists of pixel values (H x W or
           H x W x C, any size up to the limit, 0-255 or 0-1) or a base64 PNG/JPEG string.
 Reply:    {"predictions": [{"label": "7", "confidence": 0.99, "probabilities": [...]}, ...]}
-A request the script cannot score gets a 4xx with the reason; a 5xx means a bug.
+A request the script cannot score gets a 4xx with the reason, one whose scoring runs past
+SCORE_TIMEOUT_S (10 s) a 503 with the reason; any other 5xx means a bug.
 """
 
 import gc

@@ -1,7 +1,8 @@
 """The scoring logic behind score.py: request validation, preprocessing, the model, replies.
 
-Everything a client can get wrong is a ``ScoringError`` carrying a 4xx status and a reason;
-anything else is a bug and surfaces as a 5xx. The model runs in ONNX Runtime, so the endpoint
+Everything a client can get wrong is a ``ScoringError`` carrying a 4xx status and a reason
+(a model run stopped by the scoring timeout is one too, with 503); anything else is a bug
+and surfaces as a 5xx. The model runs in ONNX Runtime, so the endpoint
 starts in about a second and answers single images in well under a millisecond of compute;
 preprocessing is the training's own ``to_model_input`` (no second implementation).
 """
@@ -13,7 +14,9 @@ import binascii
 import io
 import json
 import os
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,8 @@ from data_science.preprocessing import ImageInputError, to_model_input
 MAX_BATCH = int(os.environ.get("SCORE_MAX_BATCH", "256"))
 MAX_BODY_BYTES = int(os.environ.get("SCORE_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
 MAX_IMAGE_SIDE = int(os.environ.get("SCORE_MAX_IMAGE_SIDE", "1024"))
+# A model run longer than this is stopped and answered 503 (the worker stays usable).
+SCORE_TIMEOUT_S = float(os.environ.get("SCORE_TIMEOUT_S", "10"))
 MODEL_FILE = "model.onnx"
 LABELS_FILE = "labels.json"
 
@@ -106,12 +111,54 @@ class Scored:
         }
 
 
+class Deadline:
+    """Stops model runs that take longer than ``seconds``: a watcher thread looks at the
+    runs in progress every tenth of the timeout (at most 0.1 s) and sets a late run's
+    terminate flag; ONNX Runtime then ends that run with an error. (A timer thread per
+    request would cost about 0.15 ms; this costs a lock.)"""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._runs: dict[int, tuple[float, onnxruntime.RunOptions]] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._watch, name="score-deadline", daemon=True).start()
+
+    def run(self, session: onnxruntime.InferenceSession, feed: dict) -> np.ndarray:
+        options = onnxruntime.RunOptions()
+        with self._lock:
+            self._runs[id(options)] = (time.monotonic() + self.seconds, options)
+        try:
+            return session.run(None, feed, options)[0]
+        except onnxruntime.capi.onnxruntime_pybind11_state.Fail:
+            if options.terminate:
+                raise ScoringError(
+                    f"scoring took longer than {self.seconds:g} s and was stopped: "
+                    "send fewer images per request",
+                    status=503,
+                ) from None
+            raise
+        finally:
+            with self._lock:
+                self._runs.pop(id(options), None)
+
+    def _watch(self) -> None:
+        interval = min(0.1, self.seconds / 10)
+        while True:
+            time.sleep(interval)
+            now = time.monotonic()
+            with self._lock:
+                late = [key for key, (deadline, _) in self._runs.items() if deadline <= now]
+                for key in late:
+                    self._runs.pop(key)[1].terminate = True
+
+
 @dataclass
 class Scorer:
     """An ONNX model and its class names, answering batches of raw images."""
 
     session: onnxruntime.InferenceSession
     class_names: list[str]
+    deadline: Deadline = field(default_factory=lambda: Deadline(SCORE_TIMEOUT_S))
 
     @classmethod
     def from_model_dir(cls, model_dir: str | Path) -> Scorer:
@@ -128,7 +175,7 @@ class Scorer:
 
     def probabilities(self, model_input: np.ndarray) -> np.ndarray:
         feed = {self.session.get_inputs()[0].name: model_input}
-        return self.session.run(None, feed)[0]
+        return self.deadline.run(self.session, feed)
 
     def score(self, data, content_length: int | None = None) -> Scored:
         """Validate, preprocess and score one request's ``data``."""

@@ -246,3 +246,15 @@ def test_a_sink_that_cannot_be_written_never_stops_scoring(endpoint, tmp_path):
     assert text.count("model data collection cannot write to /dev/full") == 1, text[-2000:]
     lost = re.search(r"model data collection: (\d+) records not written", text)
     assert lost and int(lost.group(1)) >= 2, text[-2000:]
+
+
+def test_scoring_past_its_timeout_is_a_503_and_the_worker_goes_on(endpoint, monkeypatch):
+    """4,096 digits take about half a second to score here; the timeout is 50 ms."""
+    monkeypatch.setenv("SCORE_TIMEOUT_S", "0.05")
+    monkeypatch.setenv("SCORE_MAX_BATCH", "4096")
+    monkeypatch.setenv("SCORE_MAX_BODY_BYTES", str(64 * 1024 * 1024))
+    digits = np.tile(load_raw_test_digits(64), (64, 1, 1))
+    with LocalEndpoint(endpoint.bundle, workers=1) as server:
+        status, reply = server.post({"data": digits.tolist()}, timeout=60)
+        assert status == 503 and "took longer than 0.05 s" in reply["error"], reply
+        assert server.post({"data": digits[:1].tolist()})[0] == 200  # same worker, still usable
