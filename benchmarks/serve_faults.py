@@ -17,16 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import tempfile
-import time
 from pathlib import Path
-
-import psutil
 
 from production.collect import wait_for_collected
 from production.endpoint import LocalEndpoint
-from production.load import concurrent_load
+from production.load import concurrent_load, kill_a_worker_under_load
 
 
 def overload(bundle: Path, body: dict, clients: int, seconds: float, scratch: Path) -> None:
@@ -46,24 +42,13 @@ def overload(bundle: Path, body: dict, clients: int, seconds: float, scratch: Pa
 
 
 def killed_worker(bundle: Path, body: dict) -> None:
-    killed_at = {}
     with LocalEndpoint(bundle, workers=1) as endpoint:
-
-        def kill(started: float) -> None:
-            time.sleep(2)
-            [worker] = psutil.Process(endpoint.process.pid).children()
-            killed_at["s"] = time.monotonic() - started
-            worker.send_signal(signal.SIGKILL)
-
-        load = concurrent_load(endpoint, body, clients=4, seconds=10, during=kill)
-    requests = load.requests
-    failed = requests[requests["status"] != 200]
-    after = requests[(requests["sent_s"] > killed_at["s"]) & (requests["status"] == 200)]
-    resumed = (after["sent_s"] + after["latency_ms"] / 1000).min() - killed_at["s"]
+        outage = kill_a_worker_under_load(endpoint, body, clients=4, seconds=10)
+    requests = outage.load.requests
+    statuses = requests.loc[requests["status"] != 200, "status"].value_counts().to_dict()
     print(
-        f"worker killed under load (4 clients): {len(failed)} of {len(requests)} requests "
-        f"failed (statuses {failed['status'].value_counts().to_dict()}); 200s resumed "
-        f"{resumed:.2f} s after the kill"
+        f"worker killed under load (4 clients): {outage.failed} of {len(requests)} requests "
+        f"failed (statuses {statuses}); 200s resumed {outage.recovery_s:.2f} s after the kill"
     )
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from production.endpoint import LocalEndpoint
 
@@ -93,3 +95,34 @@ def concurrent_load(
     columns = ["request_id", "sent_s", "status", "latency_ms"]
     requests = pd.DataFrame(rows, columns=columns).sort_values("sent_s", ignore_index=True)
     return Load(requests, time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A worker killed under load: the load, when the kill came, what it cost."""
+
+    load: Load
+    killed_at_s: float  # since the load began
+    failed: int  # requests without a 200
+    recovery_s: float  # from the kill to the first 200 of a request sent after it
+
+
+def kill_a_worker_under_load(
+    endpoint: LocalEndpoint, body: dict, clients: int = 4, seconds: float = 8, after: float = 2
+) -> Outage:
+    """``clients`` send ``body`` for ``seconds``; ``after`` seconds in, one of the
+    endpoint's workers is killed with SIGKILL, as the out-of-memory killer does."""
+    killed = {}
+
+    def kill(started: float) -> None:
+        time.sleep(after)
+        worker = psutil.Process(endpoint.process.pid).children()[0]
+        killed["at"] = time.monotonic() - started
+        worker.send_signal(signal.SIGKILL)
+
+    load = concurrent_load(endpoint, body, clients, seconds, prefix="outage", during=kill)
+    requests = load.requests
+    answered_after = requests[(requests["sent_s"] > killed["at"]) & (requests["status"] == 200)]
+    back = (answered_after["sent_s"] + answered_after["latency_ms"] / 1000).min()
+    failed = int((requests["status"] != 200).sum())
+    return Outage(load, killed["at"], failed, float(back - killed["at"]))

@@ -1,17 +1,13 @@
 """The local endpoint under faults, bounded in count and time: more clients than workers,
 a worker killed under load. (An unwritable collector sink: tests/integration/test_endpoint.py.)"""
 
-import signal
-import time
-
-import psutil
 import pytest
 
 from data_science.mnist import load_mnist
 from production.bundle import build_bundle
 from production.collect import wait_for_collected
 from production.endpoint import LocalEndpoint
-from production.load import concurrent_load
+from production.load import concurrent_load, kill_a_worker_under_load
 
 pytestmark = pytest.mark.integration
 BODY = {"data": load_mnist("sample").x_test[:1].tolist()}
@@ -34,20 +30,9 @@ def test_overload_answers_every_request_and_collects_each_one_once(bundle, tmp_p
 
 
 def test_a_killed_worker_is_replaced_and_only_its_requests_fail(bundle):
-    killed_at = {}
-
-    def kill_the_worker(started: float) -> None:
-        time.sleep(1.5)
-        [worker] = psutil.Process(endpoint.process.pid).children()
-        killed_at["s"] = time.monotonic() - started
-        worker.send_signal(signal.SIGKILL)
-
     with LocalEndpoint(bundle, workers=1) as endpoint:
-        load = concurrent_load(endpoint, BODY, clients=4, seconds=8, during=kill_the_worker)
-    requests = load.requests
-    failed = requests[requests["status"] != 200]
-    assert set(failed["status"]) <= {0, 500, 502, 503}
-    assert len(failed) <= 4  # at most the one in flight per client
-    after = requests[(requests["sent_s"] > killed_at["s"]) & (requests["status"] == 200)]
-    resumed = (after["sent_s"] + after["latency_ms"] / 1000).min() - killed_at["s"]
-    assert resumed < 5, f"200s resumed {resumed:.1f} s after the kill"
+        outage = kill_a_worker_under_load(endpoint, BODY, clients=4, seconds=8, after=1.5)
+    statuses = set(outage.load.requests["status"])
+    assert statuses <= {0, 200, 500, 502, 503}
+    assert outage.failed <= 4  # at most the one in flight per client
+    assert outage.recovery_s < 5, f"200s resumed {outage.recovery_s:.1f} s after the kill"
