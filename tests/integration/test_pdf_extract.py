@@ -92,6 +92,7 @@ def test_bad_inputs_are_reported_and_the_run_goes_on(tmp_path, bad_folder):
     assert "not a PDF" in failed["not_a_pdf.pdf"] and "not a PDF" in failed["empty.pdf"]
     assert "encrypted" in failed["encrypted.pdf"]
     assert "no pages" in failed["zero_pages.pdf"]
+    assert not manifest["reason"].dropna().str.contains(str(tmp_path)).any()  # no temp paths
     huge = manifest[manifest["pdf"] == "huge_image.pdf"].set_index("image")
     assert huge.loc["huge_image_page1_index1", "status"] == "failed"
     assert "too large" in huge.loc["huge_image_page1_index1", "reason"]
