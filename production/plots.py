@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from production.drift import DAILY_DETECTORS, DriftMonitor
 
@@ -26,6 +27,7 @@ def plot_timeline(table: pd.DataFrame, monitor: DriftMonitor, onset: int | None 
     axes[2].plot(days, table["accuracy"], marker="o", label="accuracy")
     axes[2].plot(days, table["foreign_share"], marker=".", label="foreign share (truth)")
     axes[2].set(xlabel="day", ylabel="share", ylim=(0, 1.05))
+    axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))  # days are whole numbers
     for ax in axes:
         if onset is not None:
             ax.axvspan(onset - 0.5, days.max() + 0.5, color="tab:red", alpha=0.08)
