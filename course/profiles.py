@@ -23,12 +23,13 @@ PROFILES: dict[str, Profile] = {
             # One epoch leaves the 11-class PDF classifier at chance (0.08); three reach 0.90.
             "02": {"epochs": 3},
             "03": {"max_trials": 3, "extra_seeds": 0},
+            "05": {"load_requests": 50},
             "06": {
                 "days": 10,
                 "requests_per_day": 100,
                 "power_days": 20,
                 "label_budget": 200,
-                "labelling_budgets": [100],
+                "labelling_budgets": [],  # the challenger's own budget only
             },
         },
     },

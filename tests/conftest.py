@@ -79,6 +79,14 @@ def small_run(tmp_path_factory) -> SmallRun:
     return SmallRun(output, result, model)
 
 
+@pytest.fixture(scope="session")
+def small_bundle(small_run, tmp_path_factory) -> Path:
+    """A float32 bundle of the small run's model, shared by the tests that only serve it."""
+    from production.bundle import build_bundle
+
+    return build_bundle(small_run.model, tmp_path_factory.mktemp("bundle") / "b", quantize=False)
+
+
 def constant_model(digit: int, classes: int = 10):
     """A Keras model that gives every input the class ``digit``: its accuracy on any labels
     is known in advance, and so is every decision taken on it."""

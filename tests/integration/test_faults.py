@@ -4,7 +4,6 @@ a worker killed under load. (An unwritable collector sink: tests/integration/tes
 import pytest
 
 from data_science.mnist import load_mnist
-from production.bundle import build_bundle
 from production.collect import wait_for_collected
 from production.endpoint import LocalEndpoint
 from production.load import concurrent_load, kill_a_worker_under_load
@@ -13,14 +12,9 @@ pytestmark = pytest.mark.integration
 BODY = {"data": load_mnist("sample").x_test[:1].tolist()}
 
 
-@pytest.fixture(scope="module")
-def bundle(small_run, tmp_path_factory):
-    return build_bundle(small_run.model, tmp_path_factory.mktemp("faults") / "b", quantize=False)
-
-
-def test_overload_answers_every_request_and_collects_each_one_once(bundle, tmp_path):
+def test_overload_answers_every_request_and_collects_each_one_once(small_bundle, tmp_path):
     sink = tmp_path / "collected.jsonl"
-    with LocalEndpoint(bundle, workers=1, collect_to=sink) as endpoint:
+    with LocalEndpoint(small_bundle, workers=1, collect_to=sink) as endpoint:
         load = concurrent_load(endpoint, BODY, clients=8, seconds=3, prefix="overload")
         answered = load.requests.loc[load.requests["status"] == 200, "request_id"]
         assert len(answered) == len(load.requests) > 8  # every request got a 200
@@ -29,8 +23,8 @@ def test_overload_answers_every_request_and_collects_each_one_once(bundle, tmp_p
     assert sorted(ids) == sorted(answered)  # one record per answered request, none lost
 
 
-def test_a_killed_worker_is_replaced_and_only_its_requests_fail(bundle):
-    with LocalEndpoint(bundle, workers=1) as endpoint:
+def test_a_killed_worker_is_replaced_and_only_its_requests_fail(small_bundle):
+    with LocalEndpoint(small_bundle, workers=1) as endpoint:
         outage = kill_a_worker_under_load(endpoint, BODY, clients=4, seconds=8, after=1.5)
     statuses = set(outage.load.requests["status"])
     assert statuses <= {0, 200, 500, 502, 503}

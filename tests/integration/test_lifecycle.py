@@ -10,16 +10,10 @@ import time
 import psutil
 import pytest
 
-from production.bundle import build_bundle
 from production.endpoint import free_port
 
 pytestmark = pytest.mark.integration
 GONE_WITHIN_S = 5
-
-
-@pytest.fixture(scope="module")
-def bundle(small_run, tmp_path_factory):
-    return build_bundle(small_run.model, tmp_path_factory.mktemp("lifecycle") / "b", quantize=False)
 
 
 def port_open(port: int) -> bool:
@@ -43,18 +37,18 @@ def assert_all_gone(server: list[psutil.Process], port: int) -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_serve_stops_its_whole_server_on_a_signal(bundle, signum):
+def test_serve_stops_its_whole_server_on_a_signal(small_bundle, signum):
     port = free_port()
-    serve, server = start_serve(bundle, port)
+    serve, server = start_serve(small_bundle, port)
     assert len(server) >= 2 and port_open(port)  # master and worker
     serve.send_signal(signum)
     assert serve.wait(timeout=GONE_WITHIN_S) == 0
     assert_all_gone(server, port)
 
 
-def test_the_server_stops_when_its_parent_is_killed(bundle):
+def test_the_server_stops_when_its_parent_is_killed(small_bundle):
     port = free_port()
-    serve, server = start_serve(bundle, port)
+    serve, server = start_serve(small_bundle, port)
     serve.kill()  # SIGKILL: no handler runs, as when a notebook kernel is killed
     serve.wait()
     started = time.monotonic()
