@@ -12,7 +12,7 @@ from data_science.search import EXPERIMENT, HOPELESS, OUT_OF_TIME, run_search
 from data_science.search_space import Choice, SearchBudget
 from data_science.train import TrainConfig, mnist_training_set
 
-BASE = TrainConfig(epochs=3, max_train_samples=1000, batch_size=16, width=8, augment=False)
+BASE = TrainConfig(epochs=3, max_train_samples=600, batch_size=16, width=8, augment=False)
 # A learning rate that learns, one that cannot (1e-6) and one the budget never reaches.
 RATES = Choice((3e-3, 1e-6, 1e-3))
 
