@@ -13,9 +13,11 @@ $(BIN)/uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==0.13.9
 
-# Re-installs only when the pins or the package metadata change.
+# Re-installs only when the pins or the package metadata change. Bytecode is compiled once
+# here: where Python may not write it (PYTHONDONTWRITEBYTECODE, read-only installs) every
+# kernel, test worker and server would otherwise compile TensorFlow anew on import.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
@@ -60,7 +62,7 @@ serve: install
 
 # JupyterLab on the course notebooks (installed on first use).
 lab: install
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[dev,lab]'
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -c constraints.txt -e '.[dev,lab]'
 	$(BIN)/jupyter lab notebooks/
 
 # The MLflow UI on a run folder's store: RUN=runs/<folder>, else the newest store.
