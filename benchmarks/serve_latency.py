@@ -32,6 +32,7 @@ from data_science.model import build_cnn, compile_for_training, keras
 from data_science.preprocessing import to_model_input
 from production.bundle import baseline_bundle, build_bundle, bundle_registered_model
 from production.endpoint import LocalEndpoint, served_model_info
+from production.load import sequential_load
 
 
 def serve(bundle: Path, label: str) -> LocalEndpoint:
@@ -48,12 +49,12 @@ def interleaved(endpoints: dict[str, LocalEndpoint], requests: int, rounds: int)
     sizes = {"single": requests // rounds, "batch64": max(20, requests // 10 // rounds)}
     for endpoint in endpoints.values():
         for body in bodies.values():
-            endpoint.load_test(body, 20)  # warm-up
+            sequential_load(endpoint, body, 20)  # warm-up
     figures = {(name, kind): [] for name in endpoints for kind in bodies}
     for _ in range(rounds):
         for kind, body in bodies.items():
             for name, endpoint in endpoints.items():
-                figures[name, kind].append(endpoint.load_test(body, sizes[kind]))
+                figures[name, kind].append(sequential_load(endpoint, body, sizes[kind]))
     return figures
 
 

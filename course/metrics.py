@@ -1,10 +1,13 @@
 """The metrics contract between notebooks and the runner."""
 
+from __future__ import annotations
+
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def metrics_path(run_dir: str | Path, notebook: str) -> Path:
@@ -21,6 +24,8 @@ def _to_python(value: Any) -> Any:
 def record_metrics(run_dir: str | Path, notebook: str, metrics: dict[str, Any]) -> pd.Series:
     """Write a notebook's key metrics to `<run_dir>/metrics/<notebook>.json` for the run
     report; return them as a table, which is what a notebook shows."""
+    import pandas as pd  # here, not at the top: the runner reads metrics without pandas
+
     path = metrics_path(run_dir, notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics, indent=2, default=_to_python) + "\n")

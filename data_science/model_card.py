@@ -7,7 +7,7 @@ run and the model."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import mlflow
@@ -58,6 +58,15 @@ class Promotion:
     evaluation: Evaluation  # the registered candidate on the test set
     card: str  # the model card, Markdown
     card_path: Path
+
+    def settings(self) -> pd.DataFrame:
+        """What the candidate was trained with, beside what the champion it was measured
+        against was trained with (read back from the champion's run)."""
+        table = pd.DataFrame({"candidate": asdict(self.finalist.config)})
+        if self.decision.champion_version:
+            champion_uri = f"models:/{self.decision.model_name}/{self.decision.champion_version}"
+            table["champion"] = pd.Series(asdict(logged_config(champion_uri)))
+        return table.astype(str)
 
 
 def train_like_champion(

@@ -22,6 +22,7 @@ from cloud.assets import deployment_spec, endpoint_spec, serving_environment
 from cloud.yaml_io import write_yaml
 from data_science.mnist import load_mnist
 from data_science.model import inference_model, keras
+from production.endpoint import served_model_info
 from production.quantize import quantize_model
 
 
@@ -129,3 +130,12 @@ def bundle_registered_model(model_uri: str, out: str | Path, **options) -> Path:
     info = {"name": version.name, "version": version.version, "model_uri": model_uri}
     class_names = classes.split(",") if classes else None
     return build_bundle(model, out, class_names, model_info=info, **options)
+
+
+def precision_variants(bundle: Path, model_uri: str) -> dict[str, Path]:
+    """The bundles to compare, by precision: the served one and, when it serves int8, a
+    float32 bundle of the same model written beside it."""
+    if served_model_info(bundle)["quantization"]["precision"] != "int8":
+        return {"float32": bundle}
+    float32 = bundle.with_name(bundle.name + "-float32")
+    return {"float32": bundle_registered_model(model_uri, float32, quantize=False), "int8": bundle}

@@ -7,12 +7,10 @@ with the environment variables Azure ML would set.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -20,15 +18,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 APP = "azureml_inference_server_http.server.entry:app"
 GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_config.py")  # stops with its parent
 
 
 class EndpointError(RuntimeError):
-    """The local endpoint did not come up."""
+    """The local endpoint did not come up, or did not answer as it should."""
 
 
 def free_port() -> int:
@@ -145,28 +140,6 @@ class LocalEndpoint:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
-    def load_test(self, body: dict, requests: int) -> dict[str, float]:
-        """Sequential requests from one client: req/s and latency p50/p99 in milliseconds."""
-        payload = json.dumps(body).encode()
-        latencies = []
-        started = time.perf_counter()
-        for _ in range(requests):
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            begin = time.perf_counter()
-            connection.request("POST", "/score", payload, {"Content-Type": "application/json"})
-            response = connection.getresponse()
-            response.read()
-            latencies.append((time.perf_counter() - begin) * 1000)
-            connection.close()
-            if response.status != 200:
-                raise EndpointError(f"load test request failed with {response.status}")
-        latencies.sort()
-        return {
-            "req/s": requests / (time.perf_counter() - started),
-            "p50 ms": statistics.median(latencies),
-            "p99 ms": latencies[min(len(latencies) - 1, round(0.99 * len(latencies)))],
-        }
-
     def predict_labels(self, images, batch_size: int = 100) -> list[str]:
         """The served labels of ``images`` (raw digits), asked in batches."""
         labels = []
@@ -191,30 +164,3 @@ class LocalEndpoint:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def compare_servers(
-    bundles: dict[str, Path], images, labels, baseline: Path | None = None, requests: int = 200
-) -> pd.DataFrame:
-    """Each bundle served in turn by one worker: its accuracy on ``images`` and agreement
-    with the first bundle's answers, latency p50/p99 and req/s for single images, and
-    images/s in batches of 64; the same load figures for a ``baseline`` bundle whose run()
-    does no work (``production.bundle.baseline_bundle``), as the last row."""
-    rows, first = {}, None
-    for name, bundle in {**bundles, "do-nothing run()": baseline}.items():
-        if bundle is None:
-            continue
-        with LocalEndpoint(bundle, workers=1) as endpoint:
-            answers = None if bundle == baseline else np.array(endpoint.predict_labels(images))
-            single = endpoint.load_test({"data": images[:1].tolist()}, requests)
-            batch = endpoint.load_test({"data": images[:64].tolist()}, max(10, requests // 10))
-        first = answers if first is None else first
-        rows[name] = {
-            "accuracy": np.nan if answers is None else (answers == labels.astype(str)).mean(),
-            "agrees with first": np.nan if answers is None else (answers == first).mean(),
-            "p50 ms": single["p50 ms"],
-            "p99 ms": single["p99 ms"],
-            "req/s": single["req/s"],
-            "images/s in batches of 64": 64 * batch["req/s"],
-        }
-    return pd.DataFrame(rows).T

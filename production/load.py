@@ -1,9 +1,9 @@
-"""Concurrent load on a local endpoint, for measuring how it behaves under faults.
+"""Load on a local endpoint: one client for latency and throughput, many for faults.
 
-Each client is a thread sending one request after another, every request with its own id
-(``x-request-id``, which the data collector records), until the time is up. What comes
-back is kept per request: its id, when it was sent, its status (0 when the connection
-failed) and its latency.
+In a concurrent load each client is a thread sending one request after another, every
+request with its own id (``x-request-id``, which the data collector records), until the
+time is up. What comes back is kept per request: its id, when it was sent, its status (0
+when the connection failed) and its latency.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import psutil
 
-from production.endpoint import LocalEndpoint
+from production.endpoint import EndpointError, LocalEndpoint
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,25 @@ def _send(port: int, payload: bytes, request_id: str, timeout: float) -> int:
         return 0  # refused, reset or timed out: no answer
     finally:
         connection.close()
+
+
+def sequential_load(endpoint: LocalEndpoint, body: dict, requests: int) -> dict[str, float]:
+    """One client sending ``body`` ``requests`` times, one after another: req/s and latency
+    p50/p99 in milliseconds. Any answer but 200 stops it with an error."""
+    payload = json.dumps(body).encode()
+    latencies = []
+    started = time.perf_counter()
+    for number in range(requests):
+        begin = time.perf_counter()
+        status = _send(endpoint.port, payload, f"sequential-{number:05d}", timeout=30)
+        latencies.append((time.perf_counter() - begin) * 1000)
+        if status != 200:
+            raise EndpointError(f"load test request failed with status {status}")
+    return {
+        "req/s": requests / (time.perf_counter() - started),
+        "p50 ms": float(np.percentile(latencies, 50)),
+        "p99 ms": float(np.percentile(latencies, 99)),
+    }
 
 
 def concurrent_load(
@@ -126,3 +146,32 @@ def kill_a_worker_under_load(
     back = (answered_after["sent_s"] + answered_after["latency_ms"] / 1000).min()
     failed = int((requests["status"] != 200).sum())
     return Outage(load, killed["at"], failed, float(back - killed["at"]))
+
+
+def compare_servers(
+    bundles: dict[str, Path], images, labels, baseline: Path | None = None, requests: int = 200
+) -> pd.DataFrame:
+    """Each bundle served in turn by one worker: its accuracy on ``images`` and agreement
+    with the first bundle's answers, latency p50/p99 and req/s for single images, and
+    images/s in batches of 64; the same load figures for a ``baseline`` bundle whose run()
+    does no work (``production.bundle.baseline_bundle``), as the last row."""
+    rows, first = {}, None
+    for name, bundle in {**bundles, "do-nothing run()": baseline}.items():
+        if bundle is None:
+            continue
+        with LocalEndpoint(bundle, workers=1) as endpoint:
+            answers = None if bundle == baseline else np.array(endpoint.predict_labels(images))
+            single = sequential_load(endpoint, {"data": images[:1].tolist()}, requests)
+            batch = sequential_load(
+                endpoint, {"data": images[:64].tolist()}, max(10, requests // 10)
+            )
+        first = answers if first is None else first
+        rows[name] = {
+            "accuracy": np.nan if answers is None else (answers == labels.astype(str)).mean(),
+            "agrees with first": np.nan if answers is None else (answers == first).mean(),
+            "p50 ms": single["p50 ms"],
+            "p99 ms": single["p99 ms"],
+            "req/s": single["req/s"],
+            "images/s in batches of 64": 64 * batch["req/s"],
+        }
+    return pd.DataFrame(rows).T

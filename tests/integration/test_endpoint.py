@@ -21,12 +21,8 @@ from data_science.preprocessing import to_model_input
 from production import quantize
 from production.bundle import baseline_bundle, build_bundle, export_onnx
 from production.collect import wait_for_collected
-from production.endpoint import (
-    LocalEndpoint,
-    compare_servers,
-    served_model_dir,
-    served_model_info,
-)
+from production.endpoint import LocalEndpoint, served_model_dir, served_model_info
+from production.load import compare_servers
 
 pytestmark = pytest.mark.integration
 MAX_BATCH, MAX_BODY = 8, 200_000
