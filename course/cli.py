@@ -39,6 +39,12 @@ def _prefixes(text: str) -> list[str]:
     return [prefix.strip() for prefix in text.split(",") if prefix.strip()]
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 up, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -80,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="per notebook (default: the profile's)"
     )
+    run.add_argument(
+        "--jobs", type=_positive, metavar="N", help="notebooks at once (default: the profile's)"
+    )
     run.set_defaults(handler=_run)
 
     listing = commands.add_parser("list", parents=[common], help="show each notebook's parameters")
@@ -117,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         overrides=dict(args.overrides),
         keep_going=args.keep_going,
         timeout=args.timeout,
+        jobs=args.jobs,
         on_result=lambda result: print(format_line(result), flush=True),
     )
     print(f"Report: {report.run_dir / 'report.md'}")

@@ -53,6 +53,7 @@ class RunReport:
     kit_commit: str = "unknown"
     kit_dirty: bool | None = None  # None: not a git checkout
     versions: dict[str, str] = field(default_factory=dict)
+    jobs: int = 1  # notebooks run at once
 
     @property
     def failed(self) -> bool:
@@ -87,7 +88,7 @@ def render_markdown(report: RunReport) -> str:
     lines = [
         "# Course run report",
         "",
-        f"- Profile: {report.profile}",
+        f"- Profile: {report.profile}, {report.jobs} notebook(s) at a time",
         f"- Kit: commit `{report.kit_commit}`{dirty}",
         f"- Started: {report.started}",
         f"- Duration: {report.duration:.1f} s",

@@ -26,6 +26,7 @@ from course.metrics import metrics_path, read_metrics
 from course.offline_html import export_html
 from course.profiles import PROFILES, profile_parameters
 from course.report import CellError, NotebookResult, RunReport, Status, write_reports
+from course.schedule import CHILDREN, run_when_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -39,6 +40,7 @@ PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 class Notebook:
     path: Path
     declared: dict[str, dict[str, Any]]  # papermill.inspect_notebook: name -> default, type, help
+    needs: tuple[str, ...] = ()  # the NN of earlier notebooks it must run after (metadata)
 
     @property
     def name(self) -> str:
@@ -60,12 +62,22 @@ def find_notebooks(notebooks_dir: Path, only: Sequence[str] | None = None) -> li
     paths = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
     if not paths:
         raise UsageError(f"no NN_*.ipynb notebooks in {notebooks_dir}")
+    prefixes = {_prefix(path) for path in paths}
+    needs = {path: _needs(path, prefixes) for path in paths}
     if only:
-        unknown = sorted(set(only) - {_prefix(path) for path in paths})
+        unknown = sorted(set(only) - prefixes)
         if unknown:
             raise UsageError(f"no notebook numbered {', '.join(unknown)} in {notebooks_dir}")
         paths = [path for path in paths if _prefix(path) in only]
-    return [Notebook(path, papermill.inspect_notebook(path)) for path in paths]
+    return [Notebook(path, papermill.inspect_notebook(path), needs[path]) for path in paths]
+
+
+def _needs(path: Path, prefixes: set[str]) -> tuple[str, ...]:
+    needs = nbformat.read(path, as_version=4).metadata.get("course", {}).get("needs", [])
+    earlier = {prefix for prefix in prefixes if prefix < _prefix(path)}
+    if not set(needs) <= earlier:
+        raise UsageError(f"{path.name}: 'needs' must list earlier notebooks' NN, got {needs}")
+    return tuple(needs)
 
 
 def check_overrides(notebooks: Sequence[Notebook], overrides: Mapping[str, Any]) -> None:
@@ -100,15 +112,24 @@ def run_notebooks(
     overrides: Mapping[str, Any] | None = None,
     keep_going: bool = False,
     timeout: float | None = None,
+    jobs: int | None = None,
     on_result: Callable[[NotebookResult], None] | None = None,
 ) -> RunReport:
-    """Execute the notebooks in order, write the reports into the run folder and return them.
+    """Execute the notebooks, write the reports into the run folder and return them.
 
-    Without `keep_going` the notebooks after the first failure or timeout are skipped. A
-    notebook that executes is checked against the folder's expected results.
+    Up to `jobs` notebooks (default: the profile's) run at once, each after the notebooks it
+    needs (``course.schedule``). Without `keep_going` the notebooks not yet started at the
+    first failure or timeout are skipped. A notebook that executes is checked against the
+    folder's expected results. A whole course runs into a new folder: one that holds a run
+    already would lend it its model registry.
     """
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r} (choose from {', '.join(PROFILES)})")
+    if out is not None and only is None and (out / "report.json").exists():
+        raise UsageError(
+            f"{out} holds a course run already, and its model registry would decide this "
+            "run's promotions: choose a new folder, or re-run some notebooks there with --only"
+        )
     overrides = dict(overrides or {})
     notebooks = find_notebooks(notebooks_dir, only)
     check_overrides(notebooks, overrides)
@@ -121,17 +142,19 @@ def run_notebooks(
     run_dir = (out or RUNS_DIR / started.strftime("%Y%m%d-%H%M%S")).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     limit = PROFILES[profile]["timeout"] if timeout is None else timeout
-    results: list[NotebookResult] = []
-    for notebook in notebooks:
-        parameters = notebook_parameters(notebook, profile, overrides, run_dir)
-        if not keep_going and any(result.failed for result in results):
-            result = NotebookResult(notebook.name, Status.SKIPPED, 0.0, parameters)
-        else:
-            result = execute_notebook(notebook, run_dir, parameters, limit)
-            result = judge_results(result, expectations, profile)
-        results.append(result)
-        if on_result:
-            on_result(result)
+
+    def parameters(notebook: Notebook) -> dict[str, Any]:
+        return notebook_parameters(notebook, profile, overrides, run_dir)
+
+    def run(notebook: Notebook) -> NotebookResult:
+        result = execute_notebook(notebook, run_dir, parameters(notebook), limit)
+        return judge_results(result, expectations, profile)
+
+    def skip(notebook: Notebook) -> NotebookResult:
+        return NotebookResult(notebook.name, Status.SKIPPED, 0.0, parameters(notebook))
+
+    jobs = PROFILES[profile]["jobs"] if jobs is None else jobs
+    results = run_when_ready(notebooks, run, skip, jobs, keep_going, on_result)
     commit, dirty = kit_commit(REPO_ROOT)
     report = RunReport(
         profile=profile,
@@ -144,6 +167,7 @@ def run_notebooks(
         kit_commit=commit,
         kit_dirty=dirty,
         versions=package_versions(),
+        jobs=jobs,
     )
     earlier = earlier_run(run_dir, profile, report.started)
     write_reports(report, earlier and (lambda: "\n" + compare_runs(earlier, run_dir)))
@@ -222,6 +246,7 @@ def _papermill(
         child = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
+        CHILDREN.add(child)
         try:
             return child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -230,6 +255,7 @@ def _papermill(
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
+            CHILDREN.discard(child)
 
 
 def _outcome(

@@ -174,6 +174,13 @@ def test_undeclared_override_is_rejected_before_running(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_a_whole_course_will_not_run_into_an_earlier_run(tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text("{}")
+    with pytest.raises(UsageError, match="holds a course run already"):
+        run_notebooks(notebooks_dir=FIXTURES, out=tmp_path)
+    assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

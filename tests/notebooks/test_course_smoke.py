@@ -1,6 +1,6 @@
 """The real course notebooks, executed headless with the smoke profile (one test each).
 
-The whole course runs once, in order and sharing one run folder, as `make course` does;
+The whole course runs once, sharing one run folder, as `make course PROFILE=smoke` does;
 each notebook's test then reports its own status, so a failure names the notebook. A
 notebook passes only if it executes *and* shows the results notebooks/expectations.yml
 expects of it on this profile: a regression in what a lesson teaches fails here.
