@@ -29,9 +29,10 @@ def statuses(report: RunReport) -> dict[str, Status]:
 
 @pytest.fixture(scope="module")
 def stopped_run(tmp_path_factory: pytest.TempPathFactory) -> RunReport:
-    """Every fixture notebook, smoke profile, no keep-going: 02_fails stops the run."""
+    """Every fixture notebook, smoke profile, one at a time, no keep-going: 02_fails stops
+    the run."""
     out = tmp_path_factory.mktemp("stopped")
-    return run_notebooks(notebooks_dir=FIXTURES, out=out, profile="smoke")
+    return run_notebooks(notebooks_dir=FIXTURES, out=out, profile="smoke", jobs=1)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def keep_going_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     """03_sleeps times out, 04_params still runs with overrides; through the command line."""
     out = tmp_path_factory.mktemp("keep_going")
     argv = ["run", "--notebooks-dir", str(FIXTURES), "--out", str(out), "--profile", "smoke"]
-    argv += ["--only", "03,04", "--keep-going", "--timeout", str(TIMEOUT)]
+    argv += ["--only", "03,04", "--keep-going", "--timeout", str(TIMEOUT), "--jobs", "1"]
     argv += ["-p", "epochs=3", "-p", "lr=1e-3", "-p", "data_source=full"]
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
@@ -96,7 +97,7 @@ def test_report_json(stopped_run: RunReport) -> None:
     assert data["python"].startswith("3.11")
     assert data["versions"]["papermill"] == "2.7.0" and "tensorflow" in str(data["versions"])
     assert isinstance(data["kit_dirty"], bool) and len(data["kit_commit"]) == 12
-    assert data["duration"] >= sum(nb["duration"] for nb in data["notebooks"])
+    assert data["jobs"] == 1 and data["duration"] >= sum(nb["duration"] for nb in data["notebooks"])
     failed = data["notebooks"][1]
     assert failed["status"] == "failed"
     assert failed["error"] == {
@@ -188,6 +189,7 @@ def test_a_whole_course_will_not_run_into_an_earlier_run(tmp_path: Path) -> None
         (["--only", "01,99"], "no notebook numbered 99"),
         (["--notebooks-dir", "/nonexistent"], "notebooks folder not found: /nonexistent"),
         (["-p", "epochs"], "expected NAME=VALUE, got 'epochs'"),
+        (["--jobs", "0"], "expected a whole number from 1 up, got '0'"),
         (["--only", "01", "-p", "epochs=2"], "no selected notebook declares epochs"),
     ],
 )
