@@ -20,9 +20,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from production.collect import wait_for_collected
 from production.endpoint import LocalEndpoint
 from production.load import concurrent_load, kill_a_worker_under_load
+from production.monitoring import wait_for_collected
 
 
 def overload(bundle: Path, body: dict, clients: int, seconds: float, scratch: Path) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from data_science.mnist import load_mnist
 from data_science.model import build_cnn, compile_for_training, keras
 from data_science.preprocessing import to_model_input
-from production.bundle import baseline_bundle, build_bundle, bundle_registered_model
+from production.bundle import baseline_bundle, build_bundle, bundle_mlflow_model
 from production.endpoint import LocalEndpoint, served_model_info
 from production.load import sequential_load
 
@@ -118,7 +118,7 @@ def main() -> None:
             from data_science.tracking import use_tracking
 
             use_tracking(args.run_dir, "mnist-local")
-            bundle_registered_model(args.model, bundle)
+            bundle_mlflow_model(args.model, bundle)
         else:
             build_bundle(trained_model(), bundle)
         print(f"served model: {served_model_info(bundle)['quantization']['reason']}")

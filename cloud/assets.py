@@ -9,11 +9,9 @@ the repository root; ``.amlignore`` there keeps the virtual environment, runs an
 from __future__ import annotations
 
 import os
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cloud.yaml_io import schema
 from data_science.search_space import (
     OBJECTIVE,
     SEARCH_SPACE,
@@ -21,11 +19,12 @@ from data_science.search_space import (
     SearchBudget,
     space_to_azureml,
 )
+from production.azureml_yaml import schema
+from production.deployment import BASE_IMAGE, deployment_spec, endpoint_spec, serving_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = ROOT / "cloud" / "azureml"
 CONDA_FILE = ROOT / "environment.yml"
-BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest"
 ENVIRONMENT = "mnist-course-kit"
 ENVIRONMENT_REF = f"azureml:{ENVIRONMENT}@latest"
 DATA_ASSET = "mnist"
@@ -39,16 +38,6 @@ SERVING_MODEL = "mnist-cnn-onnx"  # the bundle's ONNX model, registered for serv
 ONLINE_ENDPOINT = "digits-endpoint"
 BATCH_ENDPOINT = "pdf-digits-batch"
 TRAFFIC = {"blue": 90, "green": 10}  # green: the new model version, on a slice of traffic
-SERVING_PACKAGES = [
-    "azureml-inference-server-http",
-    "inference-schema",
-    "azureml-ai-monitoring",
-    "onnxruntime",
-    "numpy",
-    "pandas",
-    "pillow",
-    "tqdm",
-]
 
 # The training entry point's knobs exposed as job inputs, with the cloud defaults
 # (full MNIST: all 60,000 training digits).
@@ -325,61 +314,6 @@ def batch_deployment() -> dict[str, Any]:
     }
 
 
-def serving_environment(name: str) -> dict[str, Any]:
-    """A conda file that pins the serving packages at the versions installed here."""
-    pins = [f"{package}=={metadata.version(package)}" for package in SERVING_PACKAGES]
-    return {
-        "name": name,
-        "channels": ["conda-forge"],
-        "dependencies": ["python=3.11", "pip", {"pip": pins}],
-    }
-
-
-def endpoint_spec(endpoint: str, traffic: dict[str, int] | None = None) -> dict[str, Any]:
-    spec = {
-        "$schema": schema("managedOnlineEndpoint"),
-        "name": endpoint,
-        "auth_mode": "key",
-        "description": "Handwritten digit classifier (MLOps course kit)",
-    }
-    return {**spec, "traffic": traffic} if traffic else spec
-
-
-def deployment_spec(
-    endpoint: str,
-    deployment: str,
-    instance_type: str,
-    count: int,
-    model: str = "model",
-    code: str = "code",
-    scoring_script: str = "score.py",
-    conda_file: str = "conda.yml",
-) -> dict[str, Any]:
-    """A managed online deployment of the score.py bundle; paths relative to the YAML file
-    (the defaults are the bundle's own layout)."""
-    probe = {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30}
-    return {
-        "$schema": schema("managedOnlineDeployment"),
-        "name": deployment,
-        "endpoint_name": endpoint,
-        "model": model if model.startswith("azureml:") else {"path": model},
-        "code_configuration": {"code": code, "scoring_script": scoring_script},
-        "environment": {"image": BASE_IMAGE, "conda_file": conda_file},
-        "instance_type": instance_type,
-        "instance_count": count,
-        "request_settings": {"request_timeout_ms": 5000, "max_concurrent_requests_per_instance": 2},
-        "liveness_probe": dict(probe),
-        "readiness_probe": dict(probe),
-        "environment_variables": {"SCORE_MAX_BATCH": "256"},
-        "data_collector": {
-            "collections": {
-                "model_inputs": {"enabled": "true"},
-                "model_outputs": {"enabled": "true"},
-            }
-        },
-    }
-
-
 def online_assets(code_root: str) -> dict[str, dict[str, Any]]:
     """Endpoint, blue (current model) and green (the next version), served from the repo's
     score.py; the endpoint splits traffic between them."""
@@ -392,7 +326,7 @@ def online_assets(code_root: str) -> dict[str, dict[str, Any]]:
             1,
             model=f"azureml:{SERVING_MODEL}:{version}",
             code=code_root,
-            scoring_script="production/score.py",
+            scoring_script="production/serving/score.py",
             conda_file="serving-conda.yml",
         )
     files["serving-conda.yml"] = serving_environment(f"{ONLINE_ENDPOINT}-env")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cloud.assets import all_assets
-from cloud.yaml_io import to_yaml, write_yaml
+from production.azureml_yaml import to_yaml, write_yaml
 
 
 def render(folder: str | Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ import yaml
 
 from cloud.assets import ROOT
 from cloud.validate import LOADERS
-from cloud.yaml_io import schema_kind
+from production.azureml_yaml import schema_kind
 
 ENV_VARS = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 CONFIG_KEYS = ("subscription_id", "resource_group", "workspace_name")

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from cloud.assets import CONDA_FILE
-from cloud.yaml_io import schema_kind
+from production.azureml_yaml import schema_kind
 
 LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
     "environment": "load_environment",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
 SIZE = 28
 BOX = 20
@@ -107,6 +106,8 @@ def normalise_digits(images, progress: bool = False) -> np.ndarray:
     An image that cannot be read raises ``ImageInputError`` naming its index in the batch.
     """
     if progress:
+        from tqdm.auto import tqdm  # here: the endpoint, which never asks, does without it
+
         images = tqdm(images, desc="normalising", unit="img", leave=False)
     normalised = []
     for index, image in enumerate(images):

@@ -1,6 +1,6 @@
 """Command line of the production phase.
 
-python -m production bundle --model models:/mnist-cnn@champion --run-dir RUN --out DIR [--float32]
+python -m production bundle [--model URI_OR_FOLDER] [--run-dir RUN] --out DIR [--float32]
 python -m production serve DIR [--port 5001] [--workers N] [--collect FILE]
 """
 
@@ -15,12 +15,15 @@ from production.endpoint import LocalEndpoint
 
 def bundle(args: argparse.Namespace) -> None:
     from data_science.tracking import use_tracking  # MLflow and TensorFlow: only here
-    from production.bundle import bundle_registered_model
+    from production.bundle import ModelNotFoundError, bundle_mlflow_model
 
     use_tracking(args.run_dir, "mnist-local")  # the registry of that run folder
-    out = bundle_registered_model(
-        args.model, args.out, deployment=args.deployment, quantize=not args.float32
-    )
+    try:
+        out = bundle_mlflow_model(
+            args.model, args.out, deployment=args.deployment, quantize=not args.float32
+        )
+    except (ModelNotFoundError, FileExistsError) as error:
+        raise SystemExit(f"python -m production bundle: {error}") from None
     print(f"bundle for {args.model} written to {out}")
 
 
@@ -53,7 +56,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m production", description=__doc__)
     commands = parser.add_subparsers(required=True)
     make = commands.add_parser("bundle", help="write a deployable score.py bundle")
-    make.add_argument("--model", default="models:/mnist-cnn@champion", help="MLflow model URI")
+    make.add_argument(
+        "--model",
+        default="models:/mnist-cnn@champion",
+        help="models:/NAME/VERSION, models:/NAME@ROLE, runs:/RUN_ID/model or an MLflow model "
+        "folder (default: %(default)s)",
+    )
     make.add_argument("--run-dir", default="runs/notebooks", help="run folder with the registry")
     make.add_argument("--out", required=True, help="new folder for the bundle")
     make.add_argument("--deployment", default="blue", help="deployment name (blue/green)")

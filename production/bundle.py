@@ -1,12 +1,16 @@
 """The deployable bundle: everything a managed online deployment needs, in one folder.
 
 bundle/
-  code/score.py, code/data_science/, code/production/   the scoring script and its code
-  model/<name>/<version>/model.onnx, labels.json          the model (int8 when that is safe),
-                                                          served by ONNX Runtime
-  conda.yml                                               the serving environment, pinned
-  endpoint.yml, deployment.yml                            Azure ML managed online YAML
-  sample-request.json                                     a request to try it with
+  code/score.py                                  the scoring script and what it imports:
+  code/production/serving/                       decoding, ONNX inference, the collector,
+  code/data_science/preprocessing.py             the shared preprocessing (no training,
+                                                 no MLflow, no cloud SDK)
+  model/<name>/<version>/model.onnx, labels.json the model (int8 when that is safe),
+                                                 served by ONNX Runtime
+  conda.yml                                      the serving environment: what code/ imports,
+                                                 pinned
+  endpoint.yml, deployment.yml                   Azure ML managed online YAML
+  sample-request.json                            a request to try it with
 """
 
 from __future__ import annotations
@@ -16,12 +20,18 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-import data_science
-import production
-from cloud.assets import deployment_spec, endpoint_spec, serving_environment
-from cloud.yaml_io import write_yaml
+import pandas as pd
+
 from data_science.mnist import load_mnist
 from data_science.model import inference_model, keras
+from production.azureml_yaml import write_yaml
+from production.deployment import (
+    ROOT,
+    SERVED_CODE,
+    deployment_spec,
+    endpoint_spec,
+    serving_environment,
+)
 from production.endpoint import served_model_info
 from production.quantize import quantize_model
 
@@ -44,12 +54,17 @@ def sample_request(count: int = 2) -> dict:
 
 
 def copy_code(target: Path) -> None:
-    """score.py and the two packages it imports, so the bundle runs on its own."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in (data_science, production):
-        source = Path(package.__file__).parent
-        shutil.copytree(source, target / source.name, ignore=ignore)
-    shutil.copy(Path(production.__file__).parent / "score.py", target / "score.py")
+    """score.py at the top (where the deployment's scoring_script points) and exactly what
+    it imports: the serving package and the shared preprocessing, nothing else."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "score.py")
+    for relative in SERVED_CODE:
+        source, copy = ROOT / relative, target / relative
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, copy, ignore=ignore)
+        else:
+            shutil.copy(source, copy)
+    shutil.copy(ROOT / "production" / "serving" / "score.py", target / "score.py")
 
 
 def build_bundle(
@@ -114,21 +129,72 @@ def baseline_bundle(bundle: str | Path, target: str | Path) -> Path:
     return target
 
 
+def bundle_contents(bundle: str | Path) -> pd.DataFrame:
+    """Every file of a bundle with its size in kB, and the total: what goes to Azure ML."""
+    files = sorted(path for path in Path(bundle).rglob("*") if path.is_file())
+    sizes = pd.Series(
+        [path.stat().st_size / 1000 for path in files],
+        index=[str(path.relative_to(bundle)) for path in files],
+        name="kB",
+    )
+    return pd.concat([sizes, pd.Series({"total": sizes.sum()}, name="kB")]).round(1).to_frame()
+
+
 def model_folder(bundle: Path, info: dict) -> Path:
     return bundle / "model" / info["name"] / str(info["version"])
 
 
-def bundle_registered_model(model_uri: str, out: str | Path, **options) -> Path:
-    """Bundle a model from the MLflow registry (e.g. ``models:/mnist-cnn@champion``)."""
+class ModelNotFoundError(LookupError):
+    """A model URI that leads to no model."""
+
+
+def model_source(model_uri: str) -> tuple[dict, list[str] | None]:
+    """Where a model comes from (model-info.json's name, version and URI) and its class
+    names when its run logged them: for a registry URI (``models:/name/version``,
+    ``models:/name@role``), a run's model (``runs:/<run id>/model``) or a local MLflow model
+    folder (what ``python -m data_science.train --output DIR`` saves in DIR/models/)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     from data_science.registry import resolve
 
-    model = mlflow.keras.load_model(model_uri)
-    version = resolve(model_uri)
-    classes = mlflow.get_run(version.run_id).data.params.get("classes")
-    info = {"name": version.name, "version": version.version, "model_uri": model_uri}
-    class_names = classes.split(",") if classes else None
+    folder = Path(model_uri)
+    if (folder / "MLmodel").is_file():
+        return {"name": "model", "version": "1", "model_uri": str(folder.resolve())}, None
+    if not model_uri.startswith(("models:/", "runs:/")):
+        raise ModelNotFoundError(
+            f"{model_uri}: neither a models:/ or runs:/ URI nor a folder with an MLmodel file"
+        )
+    try:
+        if model_uri.startswith("models:/"):
+            version = resolve(model_uri)
+            name, number, run_id = version.name, version.version, version.run_id
+        else:
+            run_id = model_uri.removeprefix("runs:/").split("/", 1)[0]
+            name, number = f"run-{run_id[:8]}", "1"
+        classes = mlflow.get_run(run_id).data.params.get("classes")
+    except (MlflowException, LookupError) as error:
+        reason = str(getattr(error, "message", error)).splitlines()[0]
+        store = mlflow.get_tracking_uri()
+        raise ModelNotFoundError(f"{model_uri}: not found in {store} ({reason})") from None
+    info = {"name": name, "version": number, "model_uri": model_uri}
+    return info, classes.split(",") if classes else None
+
+
+def bundle_mlflow_model(model_uri: str, out: str | Path, **options) -> Path:
+    """Bundle an MLflow model: any URI ``model_source`` accepts (``build_bundle``'s
+    options pass through)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    info, class_names = model_source(model_uri)
+    try:
+        model = mlflow.keras.load_model(model_uri)
+    except (MlflowException, OSError) as error:
+        reason = str(getattr(error, "message", error)).splitlines()[0]
+        raise ModelNotFoundError(
+            f"{model_uri}: no Keras model could be loaded ({reason})"
+        ) from None
     return build_bundle(model, out, class_names, model_info=info, **options)
 
 
@@ -138,4 +204,4 @@ def precision_variants(bundle: Path, model_uri: str) -> dict[str, Path]:
     if served_model_info(bundle)["quantization"]["precision"] != "int8":
         return {"float32": bundle}
     float32 = bundle.with_name(bundle.name + "-float32")
-    return {"float32": bundle_registered_model(model_uri, float32, quantize=False), "int8": bundle}
+    return {"float32": bundle_mlflow_model(model_uri, float32, quantize=False), "int8": bundle}

@@ -67,8 +67,9 @@ class LocalEndpoint:
         workers: int = 1,
         collect_to: str | Path | None = None,
         log_file: str | Path | None = None,
+        python: str | Path = sys.executable,  # the interpreter of the serving environment
     ):
-        self.bundle = Path(bundle)
+        self.bundle, self.python = Path(bundle), str(python)
         if not (self.bundle / "code" / "score.py").is_file():
             raise FileNotFoundError(f"{self.bundle} is not a bundle (no code/score.py)")
         self.port, self.workers = port or free_port(), workers
@@ -81,7 +82,7 @@ class LocalEndpoint:
     def start(self, timeout: float = 60) -> LocalEndpoint:
         """Start the server and wait until it answers a real scoring request."""
         command = [
-            sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
+            self.python, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
             "--timeout", "300", APP,
         ]  # fmt: skip

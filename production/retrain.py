@@ -23,7 +23,7 @@ from data_science import registry
 from data_science.evaluate import evaluate_model
 from data_science.registry import CHALLENGER, CHAMPION
 from data_science.train import MODEL_NAME, TrainConfig, TrainingSet, TrainResult, train_on
-from production.bundle import endpoint_spec
+from production.deployment import endpoint_spec
 
 
 def with_labelled_foreign(

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from data_science import DataUnavailableError, load_mnist
-from data_science.mnist import download_mnist
+from data_science.mnist import DataUnavailableError, download_mnist, load_mnist
 
 
 def test_sample_is_a_stratified_shuffled_split():

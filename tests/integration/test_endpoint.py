@@ -20,9 +20,9 @@ from data_science.mnist import load_mnist
 from data_science.preprocessing import to_model_input
 from production import quantize
 from production.bundle import baseline_bundle, build_bundle, export_onnx
-from production.collect import wait_for_collected
 from production.endpoint import LocalEndpoint, served_model_dir, served_model_info
 from production.load import compare_servers
+from production.monitoring import wait_for_collected
 
 pytestmark = pytest.mark.integration
 MAX_BATCH, MAX_BODY = 8, 200_000

@@ -4,9 +4,9 @@ a worker killed under load. (An unwritable collector sink: tests/integration/tes
 import pytest
 
 from data_science.mnist import load_mnist
-from production.collect import wait_for_collected
 from production.endpoint import LocalEndpoint
 from production.load import concurrent_load, kill_a_worker_under_load
+from production.monitoring import wait_for_collected
 
 pytestmark = pytest.mark.integration
 BODY = {"data": load_mnist("sample").x_test[:1].tolist()}

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from data_science import load_image_folder, load_mnist
-from data_science.mnist import download_mnist
+from data_science.folders import load_image_folder
+from data_science.mnist import download_mnist, load_mnist
 
 pytestmark = pytest.mark.integration
 

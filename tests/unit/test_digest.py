@@ -1,6 +1,6 @@
 import numpy as np
 
-from data_science import content_digest
+from data_science.digest import content_digest
 
 
 def test_digest_is_stable_and_sensitive():

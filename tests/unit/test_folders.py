@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_science import load_image_folder
-from data_science.folders import class_labels
+from data_science.folders import class_labels, load_image_folder
 
 
 def write_digit(path, value=255, size=32):

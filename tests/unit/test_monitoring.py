@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from production.collect import JsonLinesSink, read_collected, wait_for_collected
-from production.monitoring import collected_days, request_images
+from production.monitoring import collected_days, read_collected, request_images, wait_for_collected
+from production.serving.collect import JsonLinesSink
 
 
 def collect(sink, request_id: str, pixels: list[list[int]], labels: list[str]) -> None:

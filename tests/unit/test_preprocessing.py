@@ -2,9 +2,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_science import normalise_digit, normalise_digits
 from data_science.mnist import load_mnist
-from data_science.preprocessing import ImageInputError, _fit_in_box
+from data_science.preprocessing import (
+    ImageInputError,
+    _fit_in_box,
+    normalise_digit,
+    normalise_digits,
+)
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:

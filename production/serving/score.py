@@ -21,8 +21,8 @@ from inference_schema.parameter_types.standard_py_parameter_type import (
 )
 from inference_schema.schema_decorators import input_schema, output_schema
 
-from production.collect import ModelDataCollector
-from production.scoring import Scorer, ScoringError
+from production.serving.collect import ModelDataCollector
+from production.serving.scoring import Scorer, ScoringError
 
 log = logging.getLogger(__name__)
 scorer: Scorer | None = None

@@ -3,7 +3,7 @@
 In a managed online endpoint the platform configures the ``azureml-ai-monitoring``
 collector (``AZUREML_MDC_CONFIG_PATH``) and ships what it collects to blob storage. Locally,
 setting ``MODEL_DATA_SINK=<file.jsonl>`` switches the same collector to local capture and
-appends every collected record to that file, where the production notebook reads it.
+appends every collected record to that file, where ``production.monitoring`` reads it.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ import atexit
 import json
 import logging
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
 from azureml.ai.monitoring import Collector
 from azureml.ai.monitoring.context import BasicCorrelationContext
 
-from production.scoring import Scored
+from production.serving.scoring import Scored
 
 SINK_ENV = "MODEL_DATA_SINK"
 log = logging.getLogger(__name__)
@@ -98,46 +97,3 @@ class ModelDataCollector:
         context = self.inputs.collect(pd.DataFrame({"pixels": pixels.tolist()}), context)
         outputs = pd.DataFrame(scored.reply()["predictions"])
         self.outputs.collect(outputs, context)
-
-
-def read_collected(sink: str | Path) -> pd.DataFrame:
-    """The local sink as one row per image: request time and id, pixels and prediction.
-
-    A last line without its newline is a record still being written, and is left out.
-    """
-    *complete, _being_written = Path(sink).read_text(encoding="utf-8").split("\n")
-    records = [json.loads(line) for line in complete]
-    frames = {}
-    for collection in ("model_inputs", "model_outputs"):
-        rows = [
-            {"time": r["time"], "correlation_id": r["correlation_id"], "position": i, **item}
-            for r in records
-            if r["collection"] == collection
-            for i, item in enumerate(r["data"])
-        ]
-        frames[collection] = pd.DataFrame(rows)
-    if any(frame.empty for frame in frames.values()):
-        return pd.DataFrame(columns=["time", "correlation_id", "position", "pixels", "label"])
-    # one request's inputs and outputs are stamped by two calls: their times may differ
-    outputs = frames["model_outputs"].drop(columns="time")
-    return frames["model_inputs"].merge(outputs, on=["correlation_id", "position"])
-
-
-def wait_for_collected(
-    sink: str | Path, images: int, request_prefix: str = "", timeout: float = 30.0
-) -> pd.DataFrame:
-    """``read_collected`` once the sink holds ``images`` images (inputs and outputs) from
-    requests whose id starts with ``request_prefix``. The collector writes from a
-    background worker, so records arrive a little after the replies."""
-    deadline, found = time.monotonic() + timeout, 0
-    while time.monotonic() < deadline:
-        if Path(sink).exists():
-            collected = read_collected(sink)
-            found = int(collected["correlation_id"].str.startswith(request_prefix).sum())
-            if found >= images:
-                return collected
-        time.sleep(0.05)
-    raise TimeoutError(
-        f"{sink}: {found} of {images} collected images from requests {request_prefix!r}… "
-        f"after {timeout:.0f} s; is collection enabled?"
-    )

@@ -1,5 +1,8 @@
 """Azure ML YAML written by hand: ``$schema`` first, keys in the order given, relative paths.
 
+Shared by the bundle's deployment files and every spec in ``cloud``; it lives here because
+``cloud`` builds on ``production``, never the reverse.
+
 The SDK's own ``dump()`` is no help here: a dumped command job nests a ``component:`` block
 that ``load_job`` rejects, local paths come back absolute as ``azureml:./data``, and
 ``ManagedOnlineEndpoint.dump(path)`` writes nothing.

@@ -1,0 +1,7 @@
+"""What runs inside the endpoint: score.py, request decoding, the shared preprocessing
+(``data_science.preprocessing``), ONNX Runtime inference and the model data collector.
+
+Nothing here imports the training stack, experiment tracking or the cloud SDK: the bundle ships this
+package, ``data_science/preprocessing.py`` and the model, and its conda file lists exactly
+what they import.
+"""

@@ -1,0 +1,63 @@
+"""The packages' dependencies point one way, and what the endpoint runs imports only what
+its conda file lists (read from the source, so nothing is imported here)."""
+
+import ast
+import sys
+from importlib.metadata import distribution, packages_distributions
+from pathlib import Path
+
+from production.deployment import ROOT, SERVED_CODE, SERVING_PACKAGES
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, wherever in the file (lazy imports included)."""
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            modules.add(node.module)
+    return modules
+
+
+def distribution_of(module: str) -> str:
+    """The installed distribution that holds ``module`` (``azureml`` alone has several)."""
+    candidates = packages_distributions()[module.split(".")[0]]
+    path = module.replace(".", "/")
+    holders = [
+        name
+        for name in candidates
+        if any(
+            str(file).startswith((f"{path}/", f"{path}.py")) for file in distribution(name).files
+        )
+    ]
+    return (holders or candidates)[0].lower()
+
+
+def python_files(*relatives: str) -> list[Path]:
+    paths = [ROOT / relative for relative in relatives]
+    return [file for path in paths for file in ([path] if path.is_file() else path.rglob("*.py"))]
+
+
+def test_production_and_data_science_never_import_cloud():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            m for m in imported_modules(path) if m.split(".")[0] == "cloud"
+        )
+        for path in python_files("production", "data_science")
+    }
+    assert not {path: found for path, found in offenders.items() if found}
+
+
+def test_served_code_imports_only_itself_the_standard_library_and_the_serving_packages():
+    modules = {module for path in python_files(*SERVED_CODE) for module in imported_modules(path)}
+    kit = {m for m in modules if m.split(".")[0] in ("production", "data_science")}
+    assert kit <= {
+        "production.serving.collect",
+        "production.serving.scoring",
+        "data_science.preprocessing",
+    }
+    standard = {m for m in modules if m.split(".")[0] in sys.stdlib_module_names | {"__future__"}}
+    # tqdm only draws a progress bar that training asks for; the endpoint never does.
+    third_party = modules - kit - standard - {"tqdm.auto"}
+    assert {distribution_of(module) for module in third_party} == set(SERVING_PACKAGES)
