@@ -8,6 +8,7 @@ the repository root; ``.amlignore`` there keeps the virtual environment, runs an
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ CANDIDATE_NAME = "mnist-cnn-candidate"  # what pipeline and sweep trials registe
 SERVING_MODEL = "mnist-cnn-onnx"  # the bundle's ONNX model, registered for serving
 ONLINE_ENDPOINT = "digits-endpoint"
 BATCH_ENDPOINT = "pdf-digits-batch"
-TRAFFIC = {"blue": 90, "green": 10}  # green: the new model version, on a slice of traffic
+GRID = ("learning_rate", "width")  # what the grid sweep varies; the rest keep their defaults
+DEPLOYMENTS = ("blue", "green")  # green: the next model version, first on a slice of traffic
 
 # The training entry point's knobs exposed as job inputs, with the cloud defaults
 # (full MNIST: all 60,000 training digits).
@@ -123,11 +125,16 @@ def sweepable(distribution: dict[str, Any]) -> dict[str, Any]:
 
 
 def sweep_job(code_root: str, sampler: str) -> dict[str, Any]:
-    """A sweep over ``data_science.search_space``: its space, objective, stopping and budget."""
-    space = {name: sweepable(d) for name, d in space_to_azureml(SEARCH_SPACE, sampler).items()}
+    """A sweep over ``data_science.search_space``: its space, objective, stopping and budget.
+    The grid covers two parameters (over all five it would be 162 trials), and its budget
+    is its size: a grid larger than its budget would leave points untried."""
+    searched = SEARCH_SPACE if sampler == "random" else {p: SEARCH_SPACE[p] for p in GRID}
+    declared = space_to_azureml(searched, sampler)
+    space = {name: sweepable(d) for name, d in declared.items()}
+    trials = 20 if sampler == "random" else math.prod(len(d["values"]) for d in declared.values())
     # Trials run side by side in the cloud; the rest of the budget is the local search's.
     limits = {
-        **SearchBudget(max_trials=20, max_seconds=7200).to_azureml(),
+        **SearchBudget(max_trials=trials, max_seconds=7200).to_azureml(),
         "max_concurrent_trials": 4,
     }
     return {
@@ -316,9 +323,10 @@ def batch_deployment() -> dict[str, Any]:
 
 def online_assets(code_root: str) -> dict[str, dict[str, Any]]:
     """Endpoint, blue (current model) and green (the next version), served from the repo's
-    score.py; the endpoint splits traffic between them."""
-    files = {"online-endpoint.yml": endpoint_spec(ONLINE_ENDPOINT, TRAFFIC)}
-    for version, deployment in enumerate(TRAFFIC, start=1):
+    score.py. Blue is created with all the traffic; green then gets a slice with
+    ``az ml online-endpoint update --traffic "blue=90 green=10"``."""
+    files = {"online-endpoint.yml": endpoint_spec(ONLINE_ENDPOINT)}
+    for version, deployment in enumerate(DEPLOYMENTS, start=1):
         files[f"online-deployment-{deployment}.yml"] = deployment_spec(
             ONLINE_ENDPOINT,
             deployment,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -155,10 +156,16 @@ def extra_problems(path: Path, spec: dict, kind: str) -> list[Problem]:
         checks.append(pipeline_problems(path, spec))
     if kind == "environment":
         checks.append(environment_problems(path, spec))
+    if kind == "sweepJob" and spec.get("sampling_algorithm") == "grid":
+        checks.append(grid_problems(spec))
+    if kind in ("environment", "managedOnlineDeployment"):
+        checks.append(image_problems(spec))
     if kind == "managedOnlineDeployment":
-        checks.append(instance_problems(spec))
-    if kind == "managedOnlineEndpoint":
-        checks.append(traffic_problems(path, spec))
+        checks += [instance_problems(spec), worker_problems(spec)]
+    if kind == "managedOnlineEndpoint" and "traffic" in spec:
+        message = "cannot be set when an endpoint is created: create a deployment with "
+        message += "--all-traffic, then split it with `az ml online-endpoint update --traffic`"
+        checks.append([("traffic", message)])
     if kind in ("managedOnlineEndpoint", "batchEndpoint"):
         checks.append(endpoint_name_problems(spec))
     return [Problem(path.name, key, message) for check in checks for key, message in check]
@@ -284,28 +291,46 @@ def instance_problems(spec: dict) -> Iterator[tuple[str, str]]:
         yield "instance_count", f"must be a whole number of at least 1, got {count!r}"
 
 
-def traffic_problems(path: Path, spec: dict) -> Iterator[tuple[str, str]]:
-    traffic = spec.get("traffic")
-    if not traffic:
+def worker_problems(spec: dict) -> Iterator[tuple[str, str]]:
+    """Azure ML admits ``max_concurrent_requests_per_instance`` requests to an instance at
+    once; the inference server runs ``WORKER_COUNT`` workers (default 1). Fewer workers
+    queue requests behind a busy one; more sit idle."""
+    settings = spec.get("request_settings") or {}
+    admitted = settings.get("max_concurrent_requests_per_instance", 1)
+    workers = (spec.get("environment_variables") or {}).get("WORKER_COUNT", "1")
+    if str(workers) != str(admitted):
+        yield (
+            "environment_variables.WORKER_COUNT",
+            f"{workers} inference-server workers for {admitted} concurrent requests per "
+            "instance (request_settings.max_concurrent_requests_per_instance): make them equal",
+        )
+
+
+def image_problems(spec: dict) -> Iterator[tuple[str, str]]:
+    environment = spec.get("environment")
+    key, image = (
+        ("environment.image", environment.get("image"))
+        if isinstance(environment, dict)
+        else ("image", spec.get("image"))
+    )
+    if not isinstance(image, str):
         return
-    if sum(traffic.values()) != 100:
-        yield "traffic", f"shares add up to {sum(traffic.values())}, not 100"
-    deployments = {
-        other.get("name")
-        for other in map(safe_spec, path.parent.glob("*.yml"))
-        if schema_kind(other) == "managedOnlineDeployment"
-        and other.get("endpoint_name") == spec.get("name")
-    }
-    for name in sorted(set(traffic) - deployments):
-        yield f"traffic.{name}", f"no deployment {name!r} of endpoint {spec.get('name')!r} here"
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]
+    if tag in ("", "latest") and "@sha256:" not in image:
+        yield key, f"{image}: unpinned; use a dated tag (e.g. :20260901.v1) or a digest"
 
 
-def safe_spec(path: Path) -> dict:
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        return {}
-    return spec if isinstance(spec, dict) else {}
+def grid_problems(spec: dict) -> Iterator[tuple[str, str]]:
+    space = spec.get("search_space") or {}
+    sizes = [len(d.get("values") or []) for d in space.values() if isinstance(d, dict)]
+    points = math.prod(sizes)
+    budget = (spec.get("limits") or {}).get("max_total_trials")
+    if isinstance(budget, int) and points > budget:
+        yield (
+            "limits.max_total_trials",
+            f"{budget} trials for a grid of {points} points: "
+            f"{points - budget} would never be tried",
+        )
 
 
 def endpoint_name_problems(spec: dict) -> Iterator[tuple[str, str]]:

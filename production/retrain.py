@@ -141,7 +141,9 @@ def write_rollout(
     green_share: int = 10,
 ) -> Path | None:
     """The endpoint's traffic for a blue/green roll-out of a promoted challenger:
-    ``green_share`` % to the new model. Nothing is written (None) when it was not promoted."""
+    ``green_share`` % to the new model, applied to the existing endpoint with
+    ``az ml online-endpoint update -f`` (traffic is set on update, never at creation).
+    Nothing is written (None) when it was not promoted."""
     if not decision.promoted:
         return None
     spec = {**endpoint_spec(endpoint), "traffic": {"blue": 100 - green_share, "green": green_share}}

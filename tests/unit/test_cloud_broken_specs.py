@@ -64,6 +64,31 @@ CASES = {  # name: (file, change, a fragment the problem line must contain)
         "instance_count",
     ),
     "invalid endpoint name": ("online-endpoint.yml", edit("name", "digits_endpoint!"), "name"),
+    "traffic at creation": (
+        "online-endpoint.yml",
+        edit("traffic", {"blue": 100}),
+        "online-endpoint.yml: traffic: cannot be set when an endpoint is created",
+    ),
+    "workers fewer than concurrent requests": (
+        "online-deployment-blue.yml",
+        edit("request_settings.max_concurrent_requests_per_instance", 8),
+        "WORKER_COUNT: 4 inference-server workers for 8 concurrent requests",
+    ),
+    "unpinned deployment image": (
+        "online-deployment-green.yml",
+        edit("environment.image", "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest"),
+        "environment.image: mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest: unpinned",
+    ),
+    "untagged job image": (
+        "environment.yml",
+        edit("image", "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04"),
+        "image: mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04: unpinned",
+    ),
+    "grid larger than its budget": (
+        "sweep-grid-job.yml",
+        edit("limits.max_total_trials", 5),
+        "5 trials for a grid of 9 points: 4 would never be tried",
+    ),
 }
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from cloud.assets import REFERENCE_DIR
+from cloud.assets import GRID, REFERENCE_DIR
 from cloud.generate import generate, render
 from cloud.validate import validate_file, validate_folder
 from data_science.search_space import SEARCH_SPACE
@@ -40,13 +41,21 @@ def test_specs_are_relative_to_their_folder(generated):
     assert job["command"].startswith("python -m data_science.train ")
 
 
-def test_sweep_searches_the_declared_space():
-    for sampler in ("random", "grid"):
-        sweep = yaml.safe_load((REFERENCE_DIR / f"sweep-{sampler}-job.yml").read_text())
-        assert set(sweep["search_space"]) == set(SEARCH_SPACE)
-        assert sweep["sampling_algorithm"] == sampler
-        for name in SEARCH_SPACE:
-            assert f"${{{{search_space.{name}}}}}" in sweep["trial"]["command"]
+@pytest.mark.parametrize(
+    ("sampler", "searched"), [("random", set(SEARCH_SPACE)), ("grid", set(GRID))]
+)
+def test_sweep_searches_the_declared_space(sampler, searched):
+    sweep = yaml.safe_load((REFERENCE_DIR / f"sweep-{sampler}-job.yml").read_text())
+    assert set(sweep["search_space"]) == searched and sweep["sampling_algorithm"] == sampler
+    for name in SEARCH_SPACE:  # searched or passed at its default
+        bound = f"${{{{search_space.{name}}}}}" if name in searched else f"${{{{inputs.{name}}}}}"
+        assert bound in sweep["trial"]["command"]
+
+
+def test_the_grid_sweep_tries_every_point_of_its_grid():
+    sweep = yaml.safe_load((REFERENCE_DIR / "sweep-grid-job.yml").read_text())
+    points = math.prod(len(d["values"]) for d in sweep["search_space"].values())
+    assert sweep["limits"]["max_total_trials"] == points == 9
 
 
 def test_environment_that_drifted_from_environment_yml_is_caught(generated, tmp_path):
