@@ -92,7 +92,7 @@ def promote_with_evidence(
     model_name: str = MODEL_NAME,
     margin: float | None = None,
 ) -> Promotion:
-    """Register the finalist's model and give it the champion alias only if its test
+    """Register the finalist's model and give it the champion role only if its test
     accuracy beats the champion's, on the finalist's test set, by more than ``margin``
     (None: one standard error of the champion's accuracy there). The model card goes to
     ``output/model_cards/``, to the search's parent run and into the version's description."""

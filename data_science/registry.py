@@ -2,10 +2,13 @@
 
 Training (``data_science.train``), the search's promotion (``data_science.model_card``),
 the pipeline's register step (``cloud.steps``) and retraining (``production.retrain``) all
-go through here. Two roles mark versions of a registered model, as registry aliases:
-``champion`` (the version that serves: ``models:/<name>@champion``) and ``challenger`` (a
-retrained candidate waiting for its comparison). A version becomes the champion only
-through ``apply_decision``, which records the decision's reason on the version.
+go through here. Two roles mark versions of a registered model: ``champion`` (the version
+that serves) and ``challenger`` (a retrained candidate waiting for its comparison). A role
+is a version tag (``role: champion``), held by one version at a time: Azure ML's MLflow
+registry keeps version tags but has no aliases, so the same code runs locally and against
+a workspace. The kit's commands accept ``models:/<name>@<role>`` and resolve it here. A
+version becomes the champion only through ``apply_decision``, which records the decision's
+reason on the version.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 from mlflow.utils import logging_utils
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+ROLE_TAG = "role"
 
 
 def register(run_id: str, model_name: str) -> str:
@@ -38,36 +41,49 @@ def register(run_id: str, model_name: str) -> str:
 
 
 def role_uri(model_name: str, role: str = CHAMPION) -> str:
-    return f"models:/{model_name}@{role}"
+    """``models:/<name>/<version>`` of the version holding ``role`` now."""
+    found = version_in_role(model_name, role)
+    if found is None:
+        raise LookupError(f"no version of {model_name!r} holds the role {role!r}")
+    return f"models:/{model_name}/{found.version}"
 
 
 def version_in_role(model_name: str, role: str = CHAMPION) -> ModelVersion | None:
     """The version holding ``role``, or None when the model or the role does not exist yet.
-    Any other registry error (a store that cannot be reached, say) is raised."""
+    Any registry error (a store that cannot be reached, say) is raised."""
+    holders = _holders(model_name, role)
+    return max(holders, key=lambda version: int(version.version)) if holders else None
+
+
+def _holders(model_name: str, role: str) -> list[ModelVersion]:
+    # Listed by name and filtered here: the filters Azure ML's registry accepts are few.
+    versions = MlflowClient().search_model_versions(f"name = '{model_name}'")
+    return [version for version in versions if version.tags.get(ROLE_TAG) == role]
+
+
+def _give_role(model_name: str, version: str, role: str) -> None:
     client = MlflowClient()
-    try:
-        aliases = client.get_registered_model(model_name).aliases
-    except MlflowException as error:
-        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return None
-        raise
-    version = aliases.get(role)
-    return None if version is None else client.get_model_version(model_name, version)
+    client.set_model_version_tag(model_name, version, ROLE_TAG, role)
+    for holder in _holders(model_name, role):
+        if str(holder.version) != version:
+            client.delete_model_version_tag(model_name, holder.version, ROLE_TAG)
 
 
 def champion_version(model_name: str) -> ModelVersion | None:
     return version_in_role(model_name, CHAMPION)
 
 
+def concrete_uri(model_uri: str) -> str:
+    """``models:/<name>@<role>`` as the ``models:/<name>/<version>`` holding the role now;
+    any other URI as it is."""
+    if model_uri.startswith("models:/") and "@" in model_uri:
+        return role_uri(*model_uri.removeprefix("models:/").split("@", 1))
+    return model_uri
+
+
 def resolve(model_uri: str) -> ModelVersion:
     """The registry entry behind ``models:/<name>/<version>`` or ``models:/<name>@<role>``."""
-    reference = model_uri.removeprefix("models:/")
-    if "@" in reference:
-        name, role = reference.split("@", 1)
-        found = version_in_role(name, role)
-        if found is None:
-            raise LookupError(f"no version of {name!r} holds the role {role!r}")
-        return found
+    reference = concrete_uri(model_uri).removeprefix("models:/")
     return MlflowClient().get_model_version(*reference.split("/", 1))
 
 
@@ -163,7 +179,7 @@ def set_role(model_name: str, version: str, role: str) -> None:
     """Give ``role`` to ``version`` (challenger only: the champion moves by a decision)."""
     if role == CHAMPION:
         raise ValueError("the champion role moves only through apply_decision")
-    MlflowClient().set_registered_model_alias(model_name, role, str(version))
+    _give_role(model_name, str(version), role)
 
 
 def apply_decision(decision: Decision) -> None:
@@ -172,4 +188,4 @@ def apply_decision(decision: Decision) -> None:
     name, version = decision.model_name, str(decision.candidate_version)
     client.set_model_version_tag(name, version, "promotion", decision.reason)
     if decision.promoted:
-        client.set_registered_model_alias(name, CHAMPION, version)
+        _give_role(name, version, CHAMPION)

@@ -187,9 +187,11 @@ def bundle_mlflow_model(model_uri: str, out: str | Path, **options) -> Path:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from data_science.registry import concrete_uri
+
     info, class_names = model_source(model_uri)
     try:
-        model = mlflow.keras.load_model(model_uri)
+        model = mlflow.keras.load_model(concrete_uri(model_uri))
     except (MlflowException, OSError) as error:
         reason = str(getattr(error, "message", error)).splitlines()[0]
         raise ModelNotFoundError(

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from data_science import registry
 from data_science.pdf.extract import (
     DEFAULT_OPTIONS,
     ExtractOptions,
@@ -82,7 +83,7 @@ def load_classifier(model: str | Path, run_dir: str | Path | None = None) -> Cla
         if run_dir is not None and not os.environ.get("MLFLOW_TRACKING_URI"):
             mlflow.set_tracking_uri(local_tracking_uri(run_dir))
             mlflow.set_registry_uri(local_tracking_uri(run_dir))
-        path = Path(mlflow.artifacts.download_artifacts(str(model)))
+        path = Path(mlflow.artifacts.download_artifacts(registry.concrete_uri(str(model))))
     if not (path / INFO_FILE).is_file():
         raise FileNotFoundError(f"{path} has no {INFO_FILE}: not a model trained for PDF images")
     info = json.loads((path / INFO_FILE).read_text())

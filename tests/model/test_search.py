@@ -6,6 +6,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from data_science import registry
 from data_science.compare import plot_metric_by_parameter, plot_parallel_coordinates, runs_table
 from data_science.model_card import Finalist, promote_with_evidence, train_like_champion
 from data_science.search import EXPERIMENT, HOPELESS, OUT_OF_TIME, run_search
@@ -99,7 +100,7 @@ def test_promotion_accepts_only_a_model_better_by_a_standard_error(searched, dat
     equal = promote_with_evidence(search, as_finalist(good, data), output)
     worse = promote_with_evidence(search, as_finalist(bad, data), output, margin=0.0)
     assert not equal.decision.promoted and not worse.decision.promoted
-    champion = MlflowClient().get_model_version_by_alias("mnist-cnn", "champion")
+    champion = registry.champion_version("mnist-cnn")
     assert str(champion.version) == better.decision.candidate_version
     assert "**Not promoted**" in worse.card_path.read_text()
     assert data.digest in better.card and "Weak spots" in better.card

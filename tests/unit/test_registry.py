@@ -5,6 +5,7 @@ import mlflow
 import numpy as np
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from data_science import registry
 from data_science.registry import CHALLENGER, CHAMPION
@@ -79,6 +80,39 @@ def test_the_challenger_role_never_moves_the_champion(name, version_of):
     assert str(registry.champion_version(name).version) == champion
     with pytest.raises(ValueError, match="apply_decision"):
         registry.set_role(name, challenger, CHAMPION)
+
+
+@pytest.fixture
+def no_aliases(monkeypatch):
+    """A registry like Azure ML's MLflow: model version aliases are not supported."""
+
+    def unsupported(*args, **kwargs):
+        raise MlflowException("model version aliases are not supported by this registry")
+
+    for method in (
+        "set_registered_model_alias",
+        "delete_registered_model_alias",
+        "get_model_version_by_alias",
+    ):
+        monkeypatch.setattr(MlflowClient, method, unsupported)
+
+
+def test_roles_work_where_the_registry_has_no_aliases(no_aliases, name, version_of):
+    first = version_of(0)
+    registry.apply_decision(decide(name, first, 0.3))
+    better = version_of(0)
+    registry.apply_decision(decide(name, better, 0.31))
+    challenger = version_of(1)
+    registry.set_role(name, challenger, CHALLENGER)
+    assert str(registry.champion_version(name).version) == better
+    assert registry.role_uri(name) == f"models:/{name}/{better}"
+    assert str(registry.resolve(f"models:/{name}@{CHALLENGER}").version) == challenger
+    holders = [
+        str(v.version)
+        for v in MlflowClient().search_model_versions(f"name = '{name}'")
+        if v.tags.get(registry.ROLE_TAG) == CHAMPION
+    ]
+    assert holders == [better]  # the role moved: the first version no longer holds it
 
 
 def test_a_decision_survives_its_json_record():
