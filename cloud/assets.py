@@ -64,14 +64,16 @@ def code_root_from(folder: str | Path) -> str:
     return Path(os.path.relpath(ROOT, Path(folder).resolve())).as_posix()
 
 
-def training_command(data_dir: str, output: str, model_name: str, searched=()) -> str:
+def training_command(data_dir: str, output: str, model_name: str | None, searched=()) -> str:
     """``python -m data_science.train`` with every knob bound to ``${{inputs.*}}``, or to
-    ``${{search_space.*}}`` for the names in ``searched``."""
+    ``${{search_space.*}}`` for the names in ``searched``; registering as ``model_name``, or
+    (None) not at all."""
     flags = [f"--data-dir {data_dir}"]
     for name in TRAINING_INPUTS:
         source = "search_space" if name in searched else "inputs"
         flags.append(f"--{name.replace('_', '-')} ${{{{{source}.{name}}}}}")
-    flags += [f"--output {output}", f"--experiment {EXPERIMENT}", f"--model-name {model_name}"]
+    flags += [f"--output {output}", f"--experiment {EXPERIMENT}"]
+    flags.append(f"--model-name {model_name}" if model_name else "--no-register")
     return "python -m data_science.train " + " ".join(flags)
 
 
@@ -155,8 +157,10 @@ def sweep_job(code_root: str, sampler: str) -> dict[str, Any]:
         "outputs": {"run_output": dict(RUN_OUTPUT)},
         "trial": {
             "code": code_root,
+            # Trials do not register (each would race the others for the registry): the
+            # best trial's run_output holds its model, registered once after the sweep.
             "command": training_command(
-                "${{inputs.mnist}}", "${{outputs.run_output}}", CANDIDATE_NAME, searched=space
+                "${{inputs.mnist}}", "${{outputs.run_output}}", None, searched=space
             ),
             "environment": ENVIRONMENT_REF,
         },
@@ -223,6 +227,9 @@ def pipeline_components(code_root: str) -> dict[str, dict[str, Any]]:
         {"trained": dict(folder), "decision": dict(folder)},
         {},
     )
+    # It changes the registry: a resubmitted pipeline must run it again, not reuse its
+    # earlier (cached) result and silently register nothing.
+    register["is_deterministic"] = False
     return {
         "component-prepare.yml": prepare,
         "component-train.yml": train,

@@ -127,13 +127,15 @@ def train(
     config: TrainConfig,
     output: str | Path,
     experiment: str = EXPERIMENT,
-    model_name: str = MODEL_NAME,
+    model_name: str | None = MODEL_NAME,
     progress: bool = True,
 ) -> TrainResult:
-    """Train, evaluate, track and register a model on MNIST; see the module docstring."""
-    return train_on(
-        mnist_training_set(config, progress), config, output, experiment, model_name, progress
-    )
+    """Train, evaluate, track and register a model on MNIST; see the module docstring.
+    With ``model_name`` None the model stays in its run: not registered, not promoted."""
+    data = mnist_training_set(config, progress)
+    registered = model_name is not None
+    name = model_name or MODEL_NAME
+    return train_on(data, config, output, experiment, name, progress, register=registered)
 
 
 def train_on(
@@ -346,6 +348,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     parser.add_argument("--output", default="runs/train", help="run folder (MLflow store etc.)")
     parser.add_argument("--experiment", default=EXPERIMENT)
     parser.add_argument("--model-name", default=MODEL_NAME)
+    parser.add_argument(
+        "--no-register",
+        dest="register",
+        action="store_false",
+        help="keep the model in its run only (sweep trials: the best is registered after)",
+    )
     args = parser.parse_args(argv)
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     return config, args
@@ -353,9 +361,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
 
 def main(argv: list[str] | None = None) -> None:
     config, args = parse_args(argv)
-    result = train(config, args.output, args.experiment, args.model_name)
+    model_name = args.model_name if args.register else None
+    result = train(config, args.output, args.experiment, model_name)
     print(f"test accuracy {result.evaluation.accuracy:.4f} in {result.train_seconds:.0f} s")
-    print(f"run {result.run_id}; model {result.model_uri}; {result.promotion.reason}")
+    outcome = result.promotion.reason if result.promotion else "not registered"
+    print(f"run {result.run_id}; model {result.model_uri}; {outcome}")
 
 
 if __name__ == "__main__":

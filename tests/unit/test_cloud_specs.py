@@ -58,6 +58,14 @@ def test_the_grid_sweep_tries_every_point_of_its_grid():
     assert sweep["limits"]["max_total_trials"] == points == 9
 
 
+def test_sweep_trials_do_not_register_and_the_register_step_is_never_reused():
+    for sampler in ("random", "grid"):
+        sweep = yaml.safe_load((REFERENCE_DIR / f"sweep-{sampler}-job.yml").read_text())
+        assert sweep["trial"]["command"].endswith("--no-register")
+    register = yaml.safe_load((REFERENCE_DIR / "component-register.yml").read_text())
+    assert register["is_deterministic"] is False
+
+
 def test_environment_that_drifted_from_environment_yml_is_caught(generated, tmp_path):
     folder = shutil.copytree(generated, tmp_path / "specs")
     (folder / "other-conda.yml").write_text("name: other\ndependencies: [python=3.12]\n")

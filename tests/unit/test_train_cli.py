@@ -14,3 +14,8 @@ def test_command_line_arguments_become_the_config():
     assert parse_args(["--no-augment"])[0].augment is False
     with pytest.raises(SystemExit):
         parse_args(["--augment", "maybe"])
+
+
+def test_a_run_registers_unless_told_not_to():
+    assert parse_args([])[1].register is True
+    assert parse_args(["--no-register"])[1].register is False
