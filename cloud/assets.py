@@ -35,6 +35,7 @@ COMPUTE = "azureml:cpu-cluster"
 EXPERIMENT = "mnist-azureml"
 MODEL_NAME = "mnist-cnn"  # the registered model; data_science.train uses the same name
 CANDIDATE_NAME = "mnist-cnn-candidate"  # what pipeline and sweep trials register
+PDF_MODEL = "pdf-classifier"  # what notebook 02 and data_science.pdf train register
 SERVING_MODEL = "mnist-cnn-onnx"  # the bundle's ONNX model, registered for serving
 ONLINE_ENDPOINT = "digits-endpoint"
 BATCH_ENDPOINT = "pdf-digits-batch"
@@ -288,20 +289,25 @@ def classify_pdfs_component(code_root: str) -> dict[str, Any]:
 
 
 def classify_pdfs_pipeline() -> dict[str, Any]:
-    """A batch deployment runs a pipeline component: here the one classify step."""
+    """A batch deployment runs a pipeline component: here the one classify step. Such a
+    deployment is invoked with data and literal inputs only, so the model is bound inside
+    the pipeline (the latest registered classifier), not passed in."""
     return {
         "$schema": schema("pipelineComponent"),
         "name": "classify_pdfs_pipeline",
         "version": "1",
         "type": "pipeline",
         "description": "Classify every PDF of the input folder",
-        "inputs": {"pdfs": {"type": "uri_folder"}, "model": {"type": "mlflow_model"}},
-        "outputs": {"results": {"type": "uri_folder"}},
+        "inputs": {"pdfs": {"type": "uri_folder"}},
+        "outputs": {"results": {"type": "uri_folder", "mode": "upload"}},
         "jobs": {
             "classify": {
                 "type": "command",
                 "component": "./component-classify-pdfs.yml",
-                "inputs": {"pdfs": "${{parent.inputs.pdfs}}", "model": "${{parent.inputs.model}}"},
+                "inputs": {
+                    "pdfs": "${{parent.inputs.pdfs}}",
+                    "model": {"type": "mlflow_model", "path": f"azureml:{PDF_MODEL}@latest"},
+                },
                 "outputs": {"results": "${{parent.outputs.results}}"},
             }
         },
@@ -318,13 +324,18 @@ def batch_endpoint() -> dict[str, Any]:
 
 
 def batch_deployment() -> dict[str, Any]:
+    """The SDK sends a pipeline-component deployment's ``settings`` and component only: its
+    compute goes in ``settings.default_compute`` (a top-level ``compute`` is dropped)."""
     return {
         "$schema": schema("pipelineComponentBatchDeployment"),
         "name": "classify-pdfs",
         "endpoint_name": BATCH_ENDPOINT,
         "type": "pipeline",
         "component": "./pipeline-classify-pdfs.yml",
-        "compute": COMPUTE,
+        "settings": {
+            "continue_on_step_failure": False,
+            "default_compute": COMPUTE.removeprefix("azureml:"),
+        },
     }
 
 

@@ -35,7 +35,7 @@ LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
     "managedOnlineDeployment": "load_online_deployment",
     "batchEndpoint": "load_batch_endpoint",
     "batchDeployment": "load_batch_deployment",
-    "pipelineComponentBatchDeployment": "load_batch_deployment",
+    "pipelineComponentBatchDeployment": "load_pipeline_component_batch_deployment",
 }
 BINDING = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
 # Azure's rule for endpoint names (they become part of a URL): 3-32 characters.
@@ -77,7 +77,8 @@ def validate_file(path: Path) -> list[Problem]:
         return [Problem(path.name, "$schema", "missing: cannot tell what kind of asset this is")]
     if kind not in LOADERS:
         return [Problem(path.name, "$schema", f"unknown kind {kind!r}")]
-    problems = sdk_problems(path, kind) + extra_problems(path, spec, kind)
+    # The kit's own checks first: where both see a key, theirs names the rule.
+    problems = extra_problems(path, spec, kind) + sdk_problems(path, kind)
     return unique(problems)
 
 
@@ -93,7 +94,9 @@ def unique(problems: list[Problem]) -> list[Problem]:
 
 
 def sdk_problems(path: Path, kind: str) -> list[Problem]:
-    import azure.ai.ml as sdk
+    # Every loader lives here; azure.ai.ml re-exports most of them, not the pipeline
+    # component batch deployment's (whose schema, unlike load_batch_deployment's, is right).
+    import azure.ai.ml.entities._load_functions as sdk
 
     # The SDK logs a warning for each of its experimental classes a loader touches.
     logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
@@ -101,7 +104,10 @@ def sdk_problems(path: Path, kind: str) -> list[Problem]:
     try:
         entity = getattr(sdk, LOADERS[kind])(path)
     except Exception as error:  # the loaders raise several unrelated exception types
-        return [Problem(path.name, key, message) for key, message in sdk_messages(error)]
+        return [
+            Problem(path.name, key, " ".join(message.split()))
+            for key, message in sdk_messages(error)
+        ]
     validate = getattr(entity, "_validate", None)
     if validate is None:
         return []
@@ -162,6 +168,8 @@ def extra_problems(path: Path, spec: dict, kind: str) -> list[Problem]:
         checks.append(image_problems(spec))
     if kind == "managedOnlineDeployment":
         checks += [instance_problems(spec), worker_problems(spec)]
+    if kind == "pipelineComponentBatchDeployment":
+        checks.append(batch_input_problems(path, spec))
     if kind == "managedOnlineEndpoint" and "traffic" in spec:
         message = "cannot be set when an endpoint is created: create a deployment with "
         message += "--all-traffic, then split it with `az ml online-endpoint update --traffic`"
@@ -318,6 +326,22 @@ def image_problems(spec: dict) -> Iterator[tuple[str, str]]:
     tag = image.rsplit("/", 1)[-1].partition(":")[2]
     if tag in ("", "latest") and "@sha256:" not in image:
         yield key, f"{image}: unpinned; use a dated tag (e.g. :20260901.v1) or a digest"
+
+
+INVOCATION_TYPES = {"uri_folder", "uri_file", "string", "integer", "number", "boolean"}
+
+
+def batch_input_problems(path: Path, spec: dict) -> Iterator[tuple[str, str]]:
+    """A pipeline batch deployment is invoked with data and literal inputs only."""
+    component = step_component(path, {"component": spec.get("component")}) or {}
+    for name, declared in (component.get("inputs") or {}).items():
+        kind = (declared or {}).get("type")
+        if kind not in INVOCATION_TYPES:
+            yield (
+                "component",
+                f"input {name!r} is {kind}: a pipeline batch deployment is invoked with data "
+                "and literal inputs only; bind it inside the pipeline",
+            )
 
 
 def grid_problems(spec: dict) -> Iterator[tuple[str, str]]:

@@ -84,12 +84,29 @@ CASES = {  # name: (file, change, a fragment the problem line must contain)
         edit("image", "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04"),
         "image: mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04: unpinned",
     ),
+    "batch compute outside settings": (
+        "batch-deployment.yml",
+        edit("compute", "azureml:cpu-cluster"),
+        "batch-deployment.yml: compute: Unknown field",
+    ),
     "grid larger than its budget": (
         "sweep-grid-job.yml",
         edit("limits.max_total_trials", 5),
         "5 trials for a grid of 9 points: 4 would never be tried",
     ),
 }
+
+
+def test_a_model_passed_to_a_pipeline_batch_deployment_is_caught(generated, tmp_path):
+    folder = shutil.copytree(generated, tmp_path / "specs")
+    pipeline = yaml.safe_load((folder / "pipeline-classify-pdfs.yml").read_text())
+    pipeline["inputs"]["model"] = {"type": "mlflow_model"}
+    (folder / "pipeline-classify-pdfs.yml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    problems = [str(problem) for problem in validate_file(folder / "batch-deployment.yml")]
+    assert problems == [
+        "batch-deployment.yml: component: input 'model' is mlflow_model: a pipeline batch "
+        "deployment is invoked with data and literal inputs only; bind it inside the pipeline"
+    ]
 
 
 @pytest.mark.parametrize("case", CASES)
