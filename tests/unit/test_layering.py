@@ -2,7 +2,9 @@
 its conda file lists (read from the source, so nothing is imported here)."""
 
 import ast
+import re
 import sys
+import tomllib
 from importlib.metadata import distribution, packages_distributions
 from pathlib import Path
 
@@ -34,6 +36,10 @@ def distribution_of(module: str) -> str:
     return (holders or candidates)[0].lower()
 
 
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()  # as package indexes compare names
+
+
 def python_files(*relatives: str) -> list[Path]:
     paths = [ROOT / relative for relative in relatives]
     return [file for path in paths for file in ([path] if path.is_file() else path.rglob("*.py"))]
@@ -61,3 +67,18 @@ def test_served_code_imports_only_itself_the_standard_library_and_the_serving_pa
     # tqdm only draws a progress bar that training asks for; the endpoint never does.
     third_party = modules - kit - standard - {"tqdm.auto"}
     assert {distribution_of(module) for module in third_party} == set(SERVING_PACKAGES)
+
+
+def test_every_package_the_kit_imports_is_declared():
+    """Not only installed because something else pulls it in: a declared dependency."""
+    modules = {
+        m
+        for path in python_files("data_science", "cloud", "production", "course")
+        for m in imported_modules(path)
+    }
+    kit = {"data_science", "cloud", "production", "course", "__future__"}
+    third_party = {m for m in modules if m.split(".")[0] not in kit | set(sys.stdlib_module_names)}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {normalised(re.match(r"[\w.-]+", spec).group(0)) for spec in project["dependencies"]}
+    found = {module: normalised(distribution_of(module)) for module in third_party}
+    assert {module: name for module, name in found.items() if name not in declared} == {}
