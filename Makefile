@@ -5,6 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= default
 
+# Where TensorFlow 2.21 has wheels and the local endpoint has gunicorn (constraints.txt
+# resolves for exactly these): anything else stops here, with what to use instead.
+PLATFORM := $(shell uname -s)-$(shell uname -m)
+ifeq ($(filter $(PLATFORM),Linux-x86_64 Linux-aarch64 Darwin-arm64),)
+$(error unsupported platform $(PLATFORM): the kit runs on Linux (x86_64 or arm64; on Windows, in WSL2) and on macOS with Apple Silicon)
+endif
+
 .PHONY: install course test test-fast lint format hooks pins lab serve mlflow-ui clean
 
 install: $(STAMP)
@@ -51,7 +58,7 @@ hooks: install
 # Re-resolve constraints.txt after a change to pyproject.toml (UPGRADE=1 moves every pin to
 # its newest release) and write environment.yml from the new pins.
 pins: | $(BIN)/uv
-	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 $(if $(UPGRADE),--upgrade) -o constraints.txt
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 $(if $(UPGRADE),--upgrade) -o constraints.txt
 	$(BIN)/python -m cloud.conda
 
 # Bundle the champion of a run folder (RUN=..., default runs/notebooks) and serve it locally.

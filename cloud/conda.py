@@ -44,8 +44,12 @@ def conda_environment(pyproject: Path, constraints: Path) -> str:
     unpinned = [name for name in names if normalised(name) not in pins]
     if unpinned:
         raise ValueError(f"not pinned in {constraints.name}: {', '.join(unpinned)} (make pins)")
-    pip = "".join(f"      - {name}=={pins[normalised(name)]}\n" for name in names)
-    return f"{HEADER}  - python={PYTHON}\n  - pip\n  - pip:\n{pip}"
+    lines = []
+    for spec, name in zip(specs, names, strict=True):
+        pin = f"{name}=={pins[normalised(name)]}"
+        marker = spec.partition(";")[2].strip()  # the platforms it is for, kept for pip
+        lines.append(f'      - "{pin}; {marker}"\n' if marker else f"      - {pin}\n")
+    return f"{HEADER}  - python={PYTHON}\n  - pip\n  - pip:\n{''.join(lines)}"
 
 
 def main() -> None:

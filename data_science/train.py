@@ -14,6 +14,7 @@ import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from data_science.tracking import use_tracking
 
 EXPERIMENT = "mnist-local"
 MODEL_NAME = "mnist-cnn"
-MODEL_PACKAGES = ("mlflow", "keras", "numpy", "tensorflow-cpu")  # what a saved model imports
+MODEL_PACKAGES = ("mlflow", "keras", "numpy")  # what a saved model imports, and TensorFlow
 
 
 @dataclass
@@ -324,7 +325,18 @@ def log_and_register(
 def model_requirements() -> list[str]:
     """A saved model's pip requirements pinned to the installed versions: the list MLflow
     infers by loading the model in a subprocess, which takes half a minute."""
-    return [f"{name}=={installed_version(name)}" for name in MODEL_PACKAGES]
+    names = [*MODEL_PACKAGES, tensorflow_distribution()]
+    return [f"{name}=={installed_version(name)}" for name in names]
+
+
+def tensorflow_distribution() -> str:
+    """The TensorFlow build installed here: ``tensorflow-cpu`` on x86_64, ``tensorflow``
+    on Apple Silicon and Linux arm64 (where it is the CPU build)."""
+    try:
+        installed_version("tensorflow-cpu")
+        return "tensorflow-cpu"
+    except PackageNotFoundError:
+        return "tensorflow"
 
 
 def parse_flag(text: str) -> bool:

@@ -36,3 +36,13 @@ def test_pre_commit_config_is_valid():
         [str(BIN / "pre-commit"), "validate-config", str(config)], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_make_stops_at_once_on_an_unsupported_platform():
+    for platform, supported in [("Darwin-x86_64", False), ("Linux-aarch64", True)]:
+        command = ["make", "-n", "install", f"PLATFORM={platform}"]
+        done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+        assert (done.returncode == 0) == supported, done.stderr
+        if not supported:
+            assert f"unsupported platform {platform}: the kit runs on Linux" in done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1
