@@ -65,7 +65,8 @@ pins: | $(BIN)/uv
 serve: install
 	@bundle=runs/bundles/$$(date +%Y%m%d-%H%M%S); \
 	$(BIN)/python -m production bundle --run-dir $(or $(RUN),runs/notebooks) --out $$bundle && \
-	$(BIN)/python -m production serve $$bundle --port 5001 --collect $$bundle/collected.jsonl
+	$(BIN)/python -m production serve $$bundle --port 5001 --collect $$bundle/collected.jsonl \
+	  --metrics-port 9101
 
 # JupyterLab on the course notebooks (installed on first use).
 lab: install

@@ -1,7 +1,7 @@
 """Command line of the production phase.
 
 python -m production bundle [--model URI_OR_FOLDER] [--run-dir RUN] --out DIR [--float32]
-python -m production serve DIR [--port 5001] [--workers N] [--collect FILE]
+python -m production serve DIR [--port 5001] [--workers N] [--collect FILE] [--metrics-port 9101]
 """
 
 from __future__ import annotations
@@ -38,12 +38,16 @@ def serve(args: argparse.Namespace) -> None:
     # gone and stops itself (production/gunicorn_config.py).
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
-    endpoint = LocalEndpoint(args.bundle, args.port, args.workers, collect_to=args.collect)
+    endpoint = LocalEndpoint(
+        args.bundle, args.port, args.workers, args.collect, metrics_port=args.metrics_port
+    )
     try:
         endpoint.start()
         ready = f"ready in {endpoint.startup_seconds:.1f} s"
         print(f"{args.bundle} served at {endpoint.url}/score ({ready})", flush=True)
         print(f"OpenAPI description: {endpoint.url}/swagger.json; Ctrl-C stops the server")
+        if args.metrics_port is not None:
+            print(f"Prometheus metrics: http://127.0.0.1:{endpoint.metrics_port}/metrics")
         while endpoint.process.poll() is None:
             time.sleep(1)
     except KeyboardInterrupt as stop:
@@ -74,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--port", type=int, default=5001)
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--collect", help="JSON-lines file for the collected model data")
+    run.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1 at this port"
+    )
     run.set_defaults(handler=serve)
     args = parser.parse_args(argv)
     args.handler(args)

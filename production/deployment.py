@@ -32,6 +32,7 @@ SERVING_PACKAGES = [
     "numpy",
     "pandas",
     "pillow",
+    "prometheus-client",
 ]
 
 

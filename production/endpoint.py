@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -68,8 +69,11 @@ class LocalEndpoint:
         collect_to: str | Path | None = None,
         log_file: str | Path | None = None,
         python: str | Path = sys.executable,  # the interpreter of the serving environment
+        metrics_port: int | None = None,  # serve Prometheus metrics there (0: any free port)
     ):
         self.bundle, self.python = Path(bundle), str(python)
+        self.metrics_port = (metrics_port or free_port()) if metrics_port is not None else None
+        self._metrics_dir: tempfile.TemporaryDirectory | None = None
         if not (self.bundle / "code" / "score.py").is_file():
             raise FileNotFoundError(f"{self.bundle} is not a bundle (no code/score.py)")
         self.port, self.workers = port or free_port(), workers
@@ -87,10 +91,15 @@ class LocalEndpoint:
             "--timeout", "300", APP,
         ]  # fmt: skip
         started = time.perf_counter()
+        env = server_environment(self.bundle, self.collect_to)
+        if self.metrics_port is not None:
+            self._metrics_dir = tempfile.TemporaryDirectory(prefix="endpoint-metrics-")
+            env |= {"PROMETHEUS_MULTIPROC_DIR": self._metrics_dir.name}
+            env |= {"METRICS_PORT": str(self.metrics_port)}
         with self.log_file.open("w") as log:
             self.process = subprocess.Popen(
                 command,
-                env=server_environment(self.bundle, self.collect_to),
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -151,6 +160,14 @@ class LocalEndpoint:
             labels.extend(p["label"] for p in reply["predictions"])
         return labels
 
+    def metrics(self, timeout: float = 10) -> str:
+        """The workers' metrics, added up, in Prometheus's text format."""
+        if self.metrics_port is None:
+            raise EndpointError("started without metrics_port: no metrics are served")
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read().decode()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # gunicorn stops its workers
@@ -159,6 +176,9 @@ class LocalEndpoint:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self._metrics_dir:
+            self._metrics_dir.cleanup()
+            self._metrics_dir = None
 
     def __enter__(self) -> LocalEndpoint:
         return self.start()

@@ -14,6 +14,7 @@ SCORE_TIMEOUT_S (10 s) a 503 with the reason; any other 5xx means a bug.
 import gc
 import logging
 import os
+import time
 
 from azureml_inference_server_http.api.aml_response import AMLResponse
 from inference_schema.parameter_types.standard_py_parameter_type import (
@@ -21,6 +22,7 @@ from inference_schema.parameter_types.standard_py_parameter_type import (
 )
 from inference_schema.schema_decorators import input_schema, output_schema
 
+from production.serving import metrics
 from production.serving.collect import ModelDataCollector
 from production.serving.scoring import Scorer, ScoringError
 
@@ -57,11 +59,19 @@ def init() -> None:
 @input_schema("data", AnyJsonList([SAMPLE_IMAGE]))
 @output_schema(StandardPythonParameterType(SAMPLE_REPLY))
 def run(data, request_headers=None):
+    started = time.perf_counter()
     headers = {name.lower(): value for name, value in (request_headers or {}).items()}
     length = headers.get("content-length")
     try:
         scored = scorer.score(data, int(length) if length else None)
     except ScoringError as error:
+        metrics.record(error.status, time.perf_counter() - started)
         return AMLResponse({"error": str(error)}, error.status, json_str=True)
+    except Exception:
+        metrics.record(500, time.perf_counter() - started)  # a bug: the server answers 500
+        raise
     collector.collect(scored, headers.get("x-request-id"))
-    return scored.reply()
+    reply = scored.reply()
+    labels = [prediction["label"] for prediction in reply["predictions"]]
+    metrics.record(200, time.perf_counter() - started, labels)
+    return reply

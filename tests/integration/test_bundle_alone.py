@@ -75,6 +75,7 @@ def test_the_bundle_code_names_no_training_stack(small_bundle):
         "production/__init__.py",
         "production/serving/__init__.py",
         "production/serving/collect.py",
+        "production/serving/metrics.py",
         "production/serving/scoring.py",
         "score.py",
     ]

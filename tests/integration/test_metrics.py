@@ -1,0 +1,46 @@
+"""The local endpoint's Prometheus metrics: right when several workers share the load."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from data_science.mnist import load_mnist
+from production.endpoint import EndpointError, LocalEndpoint
+
+pytestmark = pytest.mark.integration
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    """Every sample by (name, sorted labels)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_every_request_and_image_is_counted_once_across_workers(small_bundle):
+    digits = load_mnist("sample").x_test
+    with LocalEndpoint(small_bundle, workers=2, metrics_port=0) as endpoint:
+        before = samples(endpoint.metrics())  # the start-up check's request is one already
+        statuses = [endpoint.post({"data": digits[i : i + 1].tolist()})[0] for i in range(12)]
+        statuses += [endpoint.post({"data": digits[:4].tolist()})[0] for _ in range(3)]
+        statuses += [endpoint.post({"data": []})[0] for _ in range(5)]
+        after = samples(endpoint.metrics())
+    assert statuses == [200] * 15 + [400] * 5
+
+    def added(name: str, **labels) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert added("score_requests_total", status="2xx") == 15
+    assert added("score_requests_total", status="4xx") == 5
+    assert added("score_latency_seconds_count") == 20
+    assert added("score_images_per_request_count") == 15
+    assert added("score_images_per_request_sum") == 12 + 3 * 4
+    labels = {dict(key)["label"] for name, key in after if name == "score_predicted_total"}
+    assert sum(added("score_predicted_total", label=label) for label in labels) == 24
+
+
+def test_an_endpoint_started_without_metrics_says_so(small_bundle):
+    with pytest.raises(EndpointError, match="without metrics_port"):
+        LocalEndpoint(small_bundle).metrics()
