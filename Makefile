@@ -12,7 +12,7 @@ ifeq ($(filter $(PLATFORM),Linux-x86_64 Linux-aarch64 Darwin-arm64),)
 $(error unsupported platform $(PLATFORM): the kit runs on Linux (x86_64 or arm64; on Windows, in WSL2) and on macOS with Apple Silicon)
 endif
 
-.PHONY: install course test test-fast lint format hooks pins lab serve mlflow-ui clean
+.PHONY: install course test test-fast lint format hooks pins lab serve monitor mlflow-ui clean
 
 install: $(STAMP)
 
@@ -67,6 +67,13 @@ serve: install
 	$(BIN)/python -m production bundle --run-dir $(or $(RUN),runs/notebooks) --out $$bundle && \
 	$(BIN)/python -m production serve $$bundle --port 5001 --collect $$bundle/collected.jsonl \
 	  --metrics-port 9101
+
+# Prometheus on 127.0.0.1:9090, scraping `make serve` (metrics on 9101) with the kit's alert
+# rules; its data goes to runs/prometheus. Uses the distribution's prometheus binary.
+monitor:
+	@command -v prometheus >/dev/null || { echo "prometheus is not installed: apt-get install prometheus (Debian/Ubuntu) or brew install prometheus (macOS)"; exit 1; }
+	prometheus --config.file=production/observability/prometheus.yml \
+	  --web.listen-address=127.0.0.1:9090 --storage.tsdb.path=runs/prometheus
 
 # JupyterLab on the course notebooks (installed on first use).
 lab: install
