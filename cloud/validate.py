@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from cloud.assets import CONDA_FILE
+from data_science.search_space import LOGGED_METRICS
 from production.azureml_yaml import schema_kind
 
 LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
@@ -162,6 +163,8 @@ def extra_problems(path: Path, spec: dict, kind: str) -> list[Problem]:
         checks.append(pipeline_problems(path, spec))
     if kind == "environment":
         checks.append(environment_problems(path, spec))
+    if kind == "sweepJob":
+        checks.append(objective_problems(spec))
     if kind == "sweepJob" and spec.get("sampling_algorithm") == "grid":
         checks.append(grid_problems(spec))
     if kind in ("environment", "managedOnlineDeployment"):
@@ -342,6 +345,16 @@ def batch_input_problems(path: Path, spec: dict) -> Iterator[tuple[str, str]]:
                 f"input {name!r} is {kind}: a pipeline batch deployment is invoked with data "
                 "and literal inputs only; bind it inside the pipeline",
             )
+
+
+def objective_problems(spec: dict) -> Iterator[tuple[str, str]]:
+    metric = (spec.get("objective") or {}).get("primary_metric")
+    if metric not in LOGGED_METRICS:
+        yield (
+            "objective.primary_metric",
+            f"{metric!r} is not logged by the training entry point "
+            f"(it logs {', '.join(LOGGED_METRICS)}): no trial would ever be the best",
+        )
 
 
 def grid_problems(spec: dict) -> Iterator[tuple[str, str]]:

@@ -6,6 +6,7 @@ import pytest
 from mlflow import MlflowClient
 
 from data_science import registry
+from data_science.search_space import LOGGED_METRICS
 from data_science.tracking import use_tracking
 from data_science.train import (
     EXPERIMENT,
@@ -37,6 +38,7 @@ def test_run_is_tracked_and_registered(small_run):
     assert {"plots/confusion_matrix.png", "plots/worst_errors.png"} <= artifacts
     assert result.promotion.promoted and result.promotion.champion_version is None
     assert run.data.tags["promoted"] == "True"
+    assert set(run.data.metrics) == set(LOGGED_METRICS)  # what sweeps may optimise
 
 
 def test_the_settings_and_the_data_a_model_saw_are_read_back_from_its_run(small_run):

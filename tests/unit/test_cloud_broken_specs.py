@@ -89,6 +89,11 @@ CASES = {  # name: (file, change, a fragment the problem line must contain)
         edit("compute", "azureml:cpu-cluster"),
         "batch-deployment.yml: compute: Unknown field",
     ),
+    "objective nobody logs": (
+        "sweep-random-job.yml",
+        edit("objective.primary_metric", "val_acc"),
+        "objective.primary_metric: 'val_acc' is not logged by the training entry point",
+    ),
     "grid larger than its budget": (
         "sweep-grid-job.yml",
         edit("limits.max_total_trials", 5),
