@@ -5,6 +5,7 @@ import ast
 import re
 import sys
 import tomllib
+from functools import cache
 from importlib.metadata import distribution, packages_distributions
 from pathlib import Path
 
@@ -22,18 +23,27 @@ def imported_modules(path: Path) -> set[str]:
     return modules
 
 
+@cache
 def distribution_of(module: str) -> str:
     """The installed distribution that holds ``module`` (``azureml`` alone has several)."""
-    candidates = packages_distributions()[module.split(".")[0]]
+    candidates = top_level_distributions()[module.split(".")[0]]
     path = module.replace(".", "/")
     holders = [
         name
         for name in candidates
-        if any(
-            str(file).startswith((f"{path}/", f"{path}.py")) for file in distribution(name).files
-        )
+        if any(file.startswith((f"{path}/", f"{path}.py")) for file in files_of(name))
     ]
     return (holders or candidates)[0].lower()
+
+
+@cache
+def top_level_distributions() -> dict[str, list[str]]:
+    return packages_distributions()  # reads every installed distribution: once
+
+
+@cache
+def files_of(name: str) -> tuple[str, ...]:
+    return tuple(str(file) for file in distribution(name).files)
 
 
 def normalised(name: str) -> str:
