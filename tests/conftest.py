@@ -20,6 +20,14 @@ SHARED_DATA = Path(os.environ.get("SHARED_DATA", ROOT.parent / "shared" / "data"
 SLOW_FOLDERS = ("model", "integration", "notebooks")
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fast tier (``-m "not slow"``) does not even import the slow folders' modules:
+    several import TensorFlow, which would cost every worker seconds for nothing."""
+    if config.getoption("markexpr") == "not slow" and collection_path.name in SLOW_FOLDERS:
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.parent.name in SLOW_FOLDERS:
