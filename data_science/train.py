@@ -128,15 +128,14 @@ def train(
     config: TrainConfig,
     output: str | Path,
     experiment: str = EXPERIMENT,
-    model_name: str | None = MODEL_NAME,
+    model_name: str = MODEL_NAME,
     progress: bool = True,
+    register: bool = True,
 ) -> TrainResult:
-    """Train, evaluate, track and register a model on MNIST; see the module docstring.
-    With ``model_name`` None the model stays in its run: not registered, not promoted."""
+    """Train, evaluate, track and register a model on MNIST; see the module docstring
+    (and ``train_on`` for ``register``)."""
     data = mnist_training_set(config, progress)
-    registered = model_name is not None
-    name = model_name or MODEL_NAME
-    return train_on(data, config, output, experiment, name, progress, register=registered)
+    return train_on(data, config, output, experiment, model_name, progress, register=register)
 
 
 def train_on(
@@ -373,8 +372,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
 
 def main(argv: list[str] | None = None) -> None:
     config, args = parse_args(argv)
-    model_name = args.model_name if args.register else None
-    result = train(config, args.output, args.experiment, model_name)
+    result = train(config, args.output, args.experiment, args.model_name, register=args.register)
     print(f"test accuracy {result.evaluation.accuracy:.4f} in {result.train_seconds:.0f} s")
     outcome = result.promotion.reason if result.promotion else "not registered"
     print(f"run {result.run_id}; model {result.model_uri}; {outcome}")

@@ -19,6 +19,7 @@ import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -148,11 +149,20 @@ class ModelNotFoundError(LookupError):
     """A model URI that leads to no model."""
 
 
-def model_source(model_uri: str) -> tuple[dict, list[str] | None]:
-    """Where a model comes from (model-info.json's name, version and URI) and its class
-    names when its run logged them: for a registry URI (``models:/name/version``,
-    ``models:/name@role``), a run's model (``runs:/<run id>/model``) or a local MLflow model
-    folder (what ``python -m data_science.train --output DIR`` saves in DIR/models/)."""
+class ModelSource(NamedTuple):
+    """Where a model comes from: a URI to load it by (a role resolved to its version), what
+    model-info.json records (name, version, the URI asked for) and the class names its run
+    logged, if any."""
+
+    uri: str
+    info: dict
+    class_names: list[str] | None
+
+
+def model_source(model_uri: str) -> ModelSource:
+    """For a registry URI (``models:/name/version``, ``models:/name@role``), a run's model
+    (``runs:/<run id>/model``) or a local MLflow model folder (what ``python -m
+    data_science.train --output DIR`` saves in DIR/models/)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -160,7 +170,8 @@ def model_source(model_uri: str) -> tuple[dict, list[str] | None]:
 
     folder = Path(model_uri)
     if (folder / "MLmodel").is_file():
-        return {"name": "model", "version": "1", "model_uri": str(folder.resolve())}, None
+        uri = str(folder.resolve())
+        return ModelSource(uri, {"name": "model", "version": "1", "model_uri": uri}, None)
     if not model_uri.startswith(("models:/", "runs:/")):
         raise ModelNotFoundError(
             f"{model_uri}: neither a models:/ or runs:/ URI nor a folder with an MLmodel file"
@@ -169,16 +180,21 @@ def model_source(model_uri: str) -> tuple[dict, list[str] | None]:
         if model_uri.startswith("models:/"):
             version = resolve(model_uri)
             name, number, run_id = version.name, version.version, version.run_id
+            uri = f"models:/{name}/{number}"
         else:
             run_id = model_uri.removeprefix("runs:/").split("/", 1)[0]
-            name, number = f"run-{run_id[:8]}", "1"
+            name, number, uri = f"run-{run_id[:8]}", "1", model_uri
         classes = mlflow.get_run(run_id).data.params.get("classes")
     except (MlflowException, LookupError) as error:
-        reason = str(getattr(error, "message", error)).splitlines()[0]
         store = mlflow.get_tracking_uri()
-        raise ModelNotFoundError(f"{model_uri}: not found in {store} ({reason})") from None
+        raise ModelNotFoundError(f"{model_uri}: not found in {store} ({_reason(error)})") from None
     info = {"name": name, "version": number, "model_uri": model_uri}
-    return info, classes.split(",") if classes else None
+    return ModelSource(uri, info, classes.split(",") if classes else None)
+
+
+def _reason(error: Exception) -> str:
+    """An MLflow error's first line: its messages run to whole server responses."""
+    return str(getattr(error, "message", error)).splitlines()[0]
 
 
 def bundle_mlflow_model(model_uri: str, out: str | Path, **options) -> Path:
@@ -187,17 +203,14 @@ def bundle_mlflow_model(model_uri: str, out: str | Path, **options) -> Path:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from data_science.registry import concrete_uri
-
-    info, class_names = model_source(model_uri)
+    source = model_source(model_uri)
     try:
-        model = mlflow.keras.load_model(concrete_uri(model_uri))
+        model = mlflow.keras.load_model(source.uri)
     except (MlflowException, OSError) as error:
-        reason = str(getattr(error, "message", error)).splitlines()[0]
         raise ModelNotFoundError(
-            f"{model_uri}: no Keras model could be loaded ({reason})"
+            f"{model_uri}: no Keras model could be loaded ({_reason(error)})"
         ) from None
-    return build_bundle(model, out, class_names, model_info=info, **options)
+    return build_bundle(model, out, source.class_names, model_info=source.info, **options)
 
 
 def precision_variants(bundle: Path, model_uri: str) -> dict[str, Path]:

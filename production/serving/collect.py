@@ -88,12 +88,12 @@ class ModelDataCollector:
     def _warn(error: Exception) -> None:
         log.warning("model data collection: %s", error)
 
-    def collect(self, scored: Scored, request_id: str | None = None) -> None:
-        """Record one request; ``request_id`` (the x-request-id header) correlates the records."""
+    def collect(self, scored: Scored, reply: dict, request_id: str | None = None) -> None:
+        """Record one request, what the model saw and the ``reply`` sent for it;
+        ``request_id`` (the x-request-id header) correlates the records."""
         if not self.enabled:
             return
         pixels = scored.model_input.reshape(len(scored.model_input), -1).astype(int)
         context = BasicCorrelationContext(id=request_id) if request_id else None
         context = self.inputs.collect(pd.DataFrame({"pixels": pixels.tolist()}), context)
-        outputs = pd.DataFrame(scored.reply()["predictions"])
-        self.outputs.collect(outputs, context)
+        self.outputs.collect(pd.DataFrame(reply["predictions"]), context)

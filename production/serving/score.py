@@ -70,8 +70,8 @@ def run(data, request_headers=None):
     except Exception:
         metrics.record(500, time.perf_counter() - started)  # a bug: the server answers 500
         raise
-    collector.collect(scored, headers.get("x-request-id"))
-    reply = scored.reply()
+    reply = scored.reply()  # built once: for the client, the collector and the metrics
+    collector.collect(scored, reply, headers.get("x-request-id"))
     labels = [prediction["label"] for prediction in reply["predictions"]]
     metrics.record(200, time.perf_counter() - started, labels)
     return reply
