@@ -17,6 +17,7 @@ BOX = 20
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's convert("L")
 INK_THRESHOLD = 0.1  # fraction of the peak ink value that still counts as ink for cropping
 _PIXEL_INDEX = np.arange(SIZE)  # row and column numbers, for the centre of mass
+CHUNK = 256  # images normalised at once in the vectorised path (bounds its memory)
 
 
 class ImageInputError(ValueError):
@@ -103,8 +104,15 @@ def normalise_digit(image: np.ndarray) -> np.ndarray:
 def normalise_digits(images, progress: bool = False) -> np.ndarray:
     """``normalise_digit`` over a batch: an (N, H, W[, C]) array or a list of images.
 
-    An image that cannot be read raises ``ImageInputError`` naming its index in the batch.
+    A stack of same-size gray images with integer pixels (MNIST, a decoded request) is
+    normalised in numpy all at once, image for image bit-identical to ``normalise_digit``;
+    anything else goes image by image. An image that cannot be read raises
+    ``ImageInputError`` naming its index in the batch.
     """
+    if _is_integer_gray_stack(images):
+        return np.concatenate(
+            [_normalise_stack(images[start : start + CHUNK]) for start in range(0, len(images), CHUNK)]
+        )
     if progress:
         from tqdm.auto import tqdm  # here: the endpoint, which never asks, does without it
 
@@ -116,6 +124,77 @@ def normalise_digits(images, progress: bool = False) -> np.ndarray:
         except ImageInputError as error:
             raise ImageInputError(f"image {index}: {error}") from None
     return np.stack(normalised) if normalised else np.zeros((0, SIZE, SIZE), np.uint8)
+
+
+def _is_integer_gray_stack(images) -> bool:
+    return (
+        isinstance(images, np.ndarray)
+        and images.ndim == 3
+        and images.dtype.kind in "iu"
+        and images.size > 0
+        and images.min() >= 0
+        and images.max() <= 255
+    )
+
+
+def _normalise_stack(stack: np.ndarray) -> np.ndarray:
+    """``normalise_digit`` for an (N, H, W) integer stack, vectorised over the images.
+
+    With integer pixels the ink is a multiple of 0.5 and every sum below is exact in any
+    order, so the centres of mass (and all else) equal the per-image path's to the bit.
+    Images whose ink does not already fit the box (they need a resize) go image by image.
+    """
+    count, height, width = stack.shape
+    gray = stack.astype(np.float32)
+    border = np.sort(
+        np.concatenate([gray[:, 0], gray[:, -1], gray[:, :, 0], gray[:, :, -1]], axis=1), axis=1
+    )
+    middle = border.shape[1] // 2
+    background = ((border[:, middle - 1] + border[:, middle]) / 2)[:, None, None]
+    ink = np.maximum(np.where(background > 127.5, background - gray, gray - background), 0)
+    peak = ink.max(axis=(1, 2))
+    inked = ink > (INK_THRESHOLD * peak)[:, None, None]
+    top_row, box_height = _ink_span(inked.any(axis=2))
+    left_col, box_width = _ink_span(inked.any(axis=1))
+    fits = (peak > 0) & (np.maximum(box_height, box_width) == BOX)
+
+    field = np.zeros((count, SIZE, SIZE), np.uint8)
+    for index in np.flatnonzero((peak > 0) & ~fits):
+        field[index] = normalise_digit(stack[index])
+    if fits.any():
+        box_rows = _span_mask(top_row[fits], box_height[fits], height)
+        box_cols = _span_mask(left_col[fits], box_width[fits], width)
+        box = ink[fits] * (box_rows[:, :, None] & box_cols[:, None, :])
+        total = box.sum(axis=(1, 2), dtype=np.float64)
+        cy = (box.sum(axis=2) @ np.arange(height) - total * top_row[fits]) / total
+        cx = (box.sum(axis=1) @ np.arange(width) - total * left_col[fits]) / total
+        top = np.clip(np.round(SIZE / 2 - cy).astype(int), 0, SIZE - box_height[fits])
+        left = np.clip(np.round(SIZE / 2 - cx).astype(int), 0, SIZE - box_width[fits])
+        rows, row_inside = _placed(top, top_row[fits], box_height[fits])
+        cols, col_inside = _placed(left, left_col[fits], box_width[fits])
+        pixels = box[np.arange(len(box))[:, None, None], rows[:, :, None], cols[:, None, :]]
+        scaled = np.round(pixels * (255 / peak[fits])[:, None, None])
+        field[fits] = np.where(row_inside[:, :, None] & col_inside[:, None, :], scaled, 0)
+    return field
+
+
+def _ink_span(inked_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per image, the first line with ink and the number of lines to the last one."""
+    first = inked_lines.argmax(axis=1)
+    last = inked_lines.shape[1] - 1 - inked_lines[:, ::-1].argmax(axis=1)
+    return first, last - first + 1
+
+
+def _span_mask(start: np.ndarray, length: np.ndarray, size: int) -> np.ndarray:
+    index = np.arange(size)
+    return (index >= start[:, None]) & (index < (start + length)[:, None])
+
+
+def _placed(offset: np.ndarray, start: np.ndarray, length: np.ndarray):
+    """For each field line, the source line it shows (clipped) and whether it is in the box."""
+    line = np.arange(SIZE)[None, :] - offset[:, None]
+    inside = (line >= 0) & (line < length[:, None])
+    return np.clip(line, 0, length[:, None] - 1) + start[:, None], inside
 
 
 def to_model_input(images, progress: bool = False) -> np.ndarray:

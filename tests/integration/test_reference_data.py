@@ -46,3 +46,11 @@ def test_japanese_folder(foreign_digits):
     data = load_image_folder(foreign_digits / "Japanese Handwritten Digits", progress=False)
     assert data.images.shape == (13500, 28, 28) and not data.failures
     assert np.bincount(data.labels).tolist() == [1350] * 10
+
+
+def test_vectorised_preprocessing_is_bit_identical_on_full_mnist(full_mnist_dir):
+    from data_science.preprocessing import normalise_digit, normalise_digits
+
+    digits = load_mnist("full", data_dir=full_mnist_dir).x_test
+    expected = np.stack([normalise_digit(image) for image in digits])
+    np.testing.assert_array_equal(normalise_digits(digits), expected)

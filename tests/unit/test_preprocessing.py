@@ -80,3 +80,48 @@ def test_a_bad_image_in_a_batch_is_named_by_its_index():
     good, bad = np.zeros((28, 28)), np.full((28, 28), np.nan)
     with pytest.raises(ImageInputError, match=r"^image 1: pixels must be finite"):
         normalise_digits([good, bad])
+
+
+def one_by_one(stack: np.ndarray) -> np.ndarray:
+    return np.stack([normalise_digit(image) for image in stack])
+
+
+def synthetic_stack(height: int, width: int, count: int = 120) -> np.ndarray:
+    """Strokes of every kind: either polarity, faint and strong ink, blank images, ink that
+    fits the box and ink that needs a resize, backgrounds that are not 0 or 255."""
+    rng = np.random.default_rng(height * 1000 + width)
+    stack = np.empty((count, height, width), np.uint8)
+    for image in stack:
+        background = rng.choice([0, 255, int(rng.integers(0, 256))])
+        image[:] = background
+        if rng.random() < 0.1:
+            continue  # blank
+        if height >= 20 and rng.random() < 0.5:  # ink 20 high: fits the box as it is
+            top, bottom = (top := rng.integers(0, height - 19)), top + 20
+        else:
+            top = rng.integers(0, height - 4)
+            bottom = rng.integers(top + 1, height + 1)
+        left = rng.integers(0, width - 4)
+        right = rng.integers(left + 1, min(left + 20, width) + 1)
+        image[top:bottom, left:right] = rng.integers(0, 256, (bottom - top, right - left))
+        image[0, rng.integers(0, width)] = rng.integers(0, 256)  # an uneven border
+    return stack
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (20, 20), (24, 36), (60, 45), (12, 12)])
+def test_the_vectorised_path_matches_the_per_image_path_to_the_bit(shape):
+    stack = synthetic_stack(*shape)
+    np.testing.assert_array_equal(normalise_digits(stack), one_by_one(stack))
+    np.testing.assert_array_equal(normalise_digits(stack.astype(np.int64)), one_by_one(stack))
+
+
+def test_mnist_sample_through_both_paths_is_identical():
+    digits = load_mnist("sample").x_train
+    np.testing.assert_array_equal(normalise_digits(digits), one_by_one(digits))
+
+
+def test_a_stack_with_bad_values_is_named_by_index_as_before():
+    stack = np.zeros((3, 28, 28), np.int64)
+    stack[2, 5, 5] = 300
+    with pytest.raises(ImageInputError, match=r"^image 2: pixels must lie in 0-255"):
+        normalise_digits(stack)
