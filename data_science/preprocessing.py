@@ -111,7 +111,10 @@ def normalise_digits(images, progress: bool = False) -> np.ndarray:
     """
     if _is_integer_gray_stack(images):
         return np.concatenate(
-            [_normalise_stack(images[start : start + CHUNK]) for start in range(0, len(images), CHUNK)]
+            [
+                _normalise_stack(images[start : start + CHUNK])
+                for start in range(0, len(images), CHUNK)
+            ]
         )
     if progress:
         from tqdm.auto import tqdm  # here: the endpoint, which never asks, does without it
