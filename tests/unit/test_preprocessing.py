@@ -121,7 +121,7 @@ def test_mnist_sample_through_both_paths_is_identical():
 
 
 def test_a_stack_with_bad_values_is_named_by_index_as_before():
-    stack = np.zeros((3, 28, 28), np.int64)
-    stack[2, 5, 5] = 300
-    with pytest.raises(ImageInputError, match=r"^image 2: pixels must lie in 0-255"):
+    stack = np.zeros((10, 28, 28), np.int64)  # enough images for the vectorised path
+    stack[9, 5, 5] = 300
+    with pytest.raises(ImageInputError, match=r"^image 9: pixels must lie in 0-255"):
         normalise_digits(stack)
