@@ -4,6 +4,9 @@ Paths inside a spec are relative to the YAML file that will hold it; ``code_root
 repository root seen from that folder (``../..`` from ``cloud/azureml/``). The jobs run the
 same entry points as the local course (``python -m data_science.train …``), uploaded from
 the repository root; ``.amlignore`` there keeps the virtual environment, runs and tests out.
+
+The online endpoint is not here: it serves a bundle (``python -m production bundle``),
+which carries its own model, endpoint and deployment YAML.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from data_science.search_space import (
     space_to_azureml,
 )
 from production.azureml_yaml import schema
-from production.deployment import BASE_IMAGE, deployment_spec, endpoint_spec, serving_environment
+from production.deployment import BASE_IMAGE, endpoint_name
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = ROOT / "cloud" / "azureml"
@@ -36,11 +39,8 @@ EXPERIMENT = "mnist-azureml"
 MODEL_NAME = "mnist-cnn"  # the registered model; data_science.train uses the same name
 CANDIDATE_NAME = "mnist-cnn-candidate"  # what pipeline and sweep trials register
 PDF_MODEL = "pdf-classifier"  # what notebook 02 and data_science.pdf train register
-SERVING_MODEL = "mnist-cnn-onnx"  # the bundle's ONNX model, registered for serving
-ONLINE_ENDPOINT = "digits-endpoint"
-BATCH_ENDPOINT = "pdf-digits-batch"
+BATCH_ENDPOINT = "pdf-digits-batch"  # before its suffix (production.deployment)
 GRID = ("learning_rate", "width")  # what the grid sweep varies; the rest keep their defaults
-DEPLOYMENTS = ("blue", "green")  # green: the next model version, first on a slice of traffic
 
 # The training entry point's knobs exposed as job inputs, with the cloud defaults
 # (full MNIST: all 60,000 training digits).
@@ -275,6 +275,25 @@ def pipeline_job() -> dict[str, Any]:
     }
 
 
+def pdf_training_job(code_root: str) -> dict[str, Any]:
+    """Notebook 02 end to end as a job (generate labelled PDFs, extract, train): it registers
+    the PDF classifier that the batch deployment's pipeline binds."""
+    return {
+        "$schema": schema("commandJob"),
+        "type": "command",
+        "display_name": "pdf-classifier-train",
+        "experiment_name": "pdf-images",
+        "description": "python -m data_science.pdf train: the PDF classifier, as in notebook 02",
+        "code": code_root,
+        "command": "python -m data_science.pdf train ${{outputs.run_output}} "
+        f"--pdfs ${{{{inputs.pdfs}}}} --epochs ${{{{inputs.epochs}}}} --model-name {PDF_MODEL}",
+        "environment": ENVIRONMENT_REF,
+        "compute": COMPUTE,
+        "inputs": {"pdfs": 1200, "epochs": 8},
+        "outputs": {"run_output": dict(RUN_OUTPUT)},
+    }
+
+
 def classify_pdfs_component(code_root: str) -> dict[str, Any]:
     """The PDF pipeline's batch classifier as a component (one node, all its cores)."""
     return command_component(
@@ -317,7 +336,7 @@ def classify_pdfs_pipeline() -> dict[str, Any]:
 def batch_endpoint() -> dict[str, Any]:
     return {
         "$schema": schema("batchEndpoint"),
-        "name": BATCH_ENDPOINT,
+        "name": endpoint_name(BATCH_ENDPOINT),
         "description": "Classify a folder of PDFs (e.g. the day's 10,000) in one batch job",
         "auth_mode": "aad_token",
     }
@@ -329,7 +348,7 @@ def batch_deployment() -> dict[str, Any]:
     return {
         "$schema": schema("pipelineComponentBatchDeployment"),
         "name": "classify-pdfs",
-        "endpoint_name": BATCH_ENDPOINT,
+        "endpoint_name": endpoint_name(BATCH_ENDPOINT),
         "type": "pipeline",
         "component": "./pipeline-classify-pdfs.yml",
         "settings": {
@@ -337,26 +356,6 @@ def batch_deployment() -> dict[str, Any]:
             "default_compute": COMPUTE.removeprefix("azureml:"),
         },
     }
-
-
-def online_assets(code_root: str) -> dict[str, dict[str, Any]]:
-    """Endpoint, blue (current model) and green (the next version), served from the repo's
-    score.py. Blue is created with all the traffic; green then gets a slice with
-    ``az ml online-endpoint update --traffic "blue=90 green=10"``."""
-    files = {"online-endpoint.yml": endpoint_spec(ONLINE_ENDPOINT)}
-    for version, deployment in enumerate(DEPLOYMENTS, start=1):
-        files[f"online-deployment-{deployment}.yml"] = deployment_spec(
-            ONLINE_ENDPOINT,
-            deployment,
-            "Standard_DS3_v2",
-            1,
-            model=f"azureml:{SERVING_MODEL}:{version}",
-            code=code_root,
-            scoring_script="production/serving/score.py",
-            conda_file="serving-conda.yml",
-        )
-    files["serving-conda.yml"] = serving_environment(f"{ONLINE_ENDPOINT}-env")
-    return files
 
 
 def all_assets(folder: str | Path) -> dict[str, dict[str, Any]]:
@@ -370,9 +369,9 @@ def all_assets(folder: str | Path) -> dict[str, dict[str, Any]]:
         "pipeline-job.yml": pipeline_job(),
         "sweep-random-job.yml": sweep_job(root, "random"),
         "sweep-grid-job.yml": sweep_job(root, "grid"),
+        "pdf-train-job.yml": pdf_training_job(root),
         "component-classify-pdfs.yml": classify_pdfs_component(root),
         "pipeline-classify-pdfs.yml": classify_pdfs_pipeline(),
         "batch-endpoint.yml": batch_endpoint(),
         "batch-deployment.yml": batch_deployment(),
-        **online_assets(root),
     }

@@ -20,11 +20,12 @@ import yaml
 from cloud.assets import ROOT
 from cloud.validate import LOADERS
 from production.azureml_yaml import schema_kind
+from production.deployment import PLACEHOLDER_SUFFIX, SUFFIX_VARIABLE, WORKSPACE_VARIABLES
 
-ENV_VARS = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 CONFIG_KEYS = ("subscription_id", "resource_group", "workspace_name")
 SIGN_IN_SECONDS = 20
 AZ_COMMANDS = {  # loader -> the az ml command that creates the same asset
+    "load_model": "az ml model create",
     "load_job": "az ml job create",
     "load_component": "az ml component create",
     "load_environment": "az ml environment create",
@@ -35,6 +36,7 @@ AZ_COMMANDS = {  # loader -> the az ml command that creates the same asset
     "load_batch_deployment": "az ml batch-deployment create",
 }
 CLIENT_OPERATIONS = {  # loader -> (MLClient attribute, method)
+    "load_model": ("models", "create_or_update"),
     "load_job": ("jobs", "create_or_update"),
     "load_component": ("components", "create_or_update"),
     "load_environment": ("environments", "create_or_update"),
@@ -64,7 +66,7 @@ class Workspace:
 
 def find_workspace(config_dirs: tuple[Path, ...] = (Path.cwd(), ROOT)) -> Workspace | None:
     """The workspace from the environment variables, else the first ``config.json``."""
-    values = [os.environ.get(name, "").strip() for name in ENV_VARS]
+    values = [os.environ.get(name, "").strip() for name in WORKSPACE_VARIABLES]
     if all(values):
         return Workspace(*values, source="environment variables")
     for folder in config_dirs:
@@ -83,6 +85,18 @@ def loader_name(file: Path) -> str:
     return LOADERS[kind]
 
 
+def refuse_placeholder_names(file: Path) -> None:
+    """An endpoint named with the placeholder suffix would collide with everyone else's."""
+    spec = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    for key in ("name", "endpoint_name"):
+        if str(spec.get(key, "")).endswith(f"-{PLACEHOLDER_SUFFIX}"):
+            raise SubmissionError(
+                f"{file}: {key} {spec[key]!r} ends with the placeholder suffix: set "
+                f"{SUFFIX_VARIABLE} (or {', '.join(WORKSPACE_VARIABLES)}) and generate the "
+                "files again, so that the endpoint's name is yours alone"
+            )
+
+
 def az_command(file: str | Path) -> str:
     """The Azure CLI command that submits ``file`` (``az ml job create -f …`` for a job)."""
     return f"{AZ_COMMANDS[loader_name(Path(file))]} -f {file}"
@@ -92,7 +106,7 @@ def not_configured_message(file: str | Path) -> str:
     folders = " or ".join(sorted({str(Path.cwd()), str(ROOT)}))
     return (
         "no Azure ML workspace is configured: set "
-        + ", ".join(ENV_VARS)
+        + ", ".join(WORKSPACE_VARIABLES)
         + " or put the workspace's config.json (studio > workspace > Download config file) "
         f"in {folders}. Equivalent command: {az_command(file)}"
         " --resource-group <group> --workspace-name <workspace>"
@@ -130,6 +144,7 @@ def submit(file: str | Path, workspace: Workspace | None = None) -> str:
     job, the studio URL to watch it)."""
     file = Path(file)
     loader = loader_name(file)
+    refuse_placeholder_names(file)
     workspace = workspace or find_workspace()
     if workspace is None:
         raise NotConfigured(not_configured_message(file))

@@ -3,8 +3,10 @@
 The loaders (``load_job``, ``load_component`` …) and the entities' ``_validate()`` catch
 unknown keys, wrong types and many missing fields. They do not notice a
 ``${{inputs.x}}`` that no input declares, a pipeline step bound to an output its component
-does not have, a missing scoring script or conda file, or an environment that has drifted
-from ``environment.yml``; the checks here do, on the YAML as plain data.
+does not have, a missing scoring script or conda file, an environment that has drifted
+from ``environment.yml``, an asset that nothing creates, or the service's own rules
+(traffic at creation, endpoint names, workers, grids, objectives); the checks here do, on
+the YAML as plain data, and each names the rule it enforces.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from data_science.search_space import LOGGED_METRICS
 from production.azureml_yaml import schema_kind
 
 LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
+    "model": "load_model",
     "environment": "load_environment",
     "data": "load_data",
     "commandJob": "load_job",
@@ -41,6 +44,13 @@ LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
 BINDING = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
 # Azure's rule for endpoint names (they become part of a URL): 3-32 characters.
 ENDPOINT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]")
+# Names are unique per region across all subscriptions: the kit's end in -<suffix>, 4 to 12
+# lowercase letters or digits with at least one digit (production.deployment.endpoint_suffix).
+UNIQUE_SUFFIX = re.compile(r".+-(?=[a-z]*[0-9])[a-z0-9]{4,12}")
+ASSET_REFERENCE = re.compile(r"azureml:(?!//)([\w.-]+?)(?:@latest|:([\w.-]+))?")
+REGISTERS_MODEL = re.compile(r"--model-name\s+([\w.-]+)")  # what a training command registers
+CURATED_PREFIX = "AzureML-"  # Azure's curated environments: azureml:AzureML-…@latest
+CREATED_KINDS = ("model", "environment", "data")
 REMOTE = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "git+")
 
 
@@ -59,10 +69,13 @@ def validate_folder(folder: str | Path) -> list[Problem]:
     files = sorted(Path(folder).glob("*.yml"))
     if not files:
         return [Problem(str(folder), "-", "no .yml files to validate")]
-    return [problem for path in files for problem in validate_file(path)]
+    created = created_assets(Path(folder))
+    return [problem for path in files for problem in validate_file(path, created)]
 
 
-def validate_file(path: Path) -> list[Problem]:
+def validate_file(path: Path, created: dict | None = None) -> list[Problem]:
+    """The problems of one file; assets it uses must be created by a file beside it
+    (``created``, read from its folder when not given) or be curated by Azure."""
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -79,7 +92,8 @@ def validate_file(path: Path) -> list[Problem]:
     if kind not in LOADERS:
         return [Problem(path.name, "$schema", f"unknown kind {kind!r}")]
     # The kit's own checks first: where both see a key, theirs names the rule.
-    problems = extra_problems(path, spec, kind) + sdk_problems(path, kind)
+    created = created_assets(path.parent) if created is None else created
+    problems = extra_problems(path, spec, kind, created) + sdk_problems(path, kind)
     return unique(problems)
 
 
@@ -152,8 +166,8 @@ def flatten_errors(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
 # --- the checks the SDK misses ---------------------------------------------------------
 
 
-def extra_problems(path: Path, spec: dict, kind: str) -> list[Problem]:
-    checks = [path_problems(path, spec)]
+def extra_problems(path: Path, spec: dict, kind: str, created: dict) -> list[Problem]:
+    checks = [path_problems(path, spec), missing_asset_problems(spec, created)]
     if kind in ("commandJob", "commandComponent"):
         checks.append(binding_problems(spec, spec.get("command"), "command"))
     if kind == "sweepJob":
@@ -375,8 +389,82 @@ def endpoint_name_problems(spec: dict) -> Iterator[tuple[str, str]]:
     if not isinstance(name, str) or not ENDPOINT_NAME.fullmatch(name):
         yield (
             "name",
-            (
-                f"invalid endpoint name {name!r}: 3-32 letters, digits or hyphens, "
-                "starting with a letter and not ending with a hyphen"
-            ),
+            f"invalid endpoint name {name!r}: 3-32 letters, digits or hyphens, "
+            "starting with a letter and not ending with a hyphen",
         )
+    elif not UNIQUE_SUFFIX.fullmatch(name):
+        yield (
+            "name",
+            f"{name!r} has no uniqueness suffix: endpoint names are unique per Azure region "
+            "across all subscriptions; end it with -<suffix> (4-12 lowercase letters or "
+            "digits, one digit at least), e.g. set AZUREML_ENDPOINT_SUFFIX and generate again",
+        )
+
+
+# --- assets: what the folder creates, what its files use ------------------------------
+
+
+def created_assets(folder: Path) -> dict[tuple[str, str], set[str | None]]:
+    """(kind, name) -> versions of every model, environment and data asset the folder's
+    YAML creates, and of every model its commands register (``--model-name NAME``, any
+    version: None)."""
+    created: dict[tuple[str, str], set[str | None]] = {}
+    for file in folder.glob("*.yml"):
+        try:
+            spec = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue  # reported with the file itself
+        if not isinstance(spec, dict):
+            continue
+        kind = schema_kind(spec)
+        if kind in CREATED_KINDS and isinstance(spec.get("name"), str):
+            version = spec.get("version")
+            created.setdefault((kind, spec["name"]), set()).add(
+                None if version is None else str(version)
+            )
+        for command in (spec.get("command"), (spec.get("trial") or {}).get("command")):
+            for name in REGISTERS_MODEL.findall(command if isinstance(command, str) else ""):
+                created.setdefault(("model", name), set()).add(None)
+    return created
+
+
+def asset_references(spec: dict) -> Iterator[tuple[str, str, str]]:
+    """(key, kind, reference) of every registered asset a spec uses by name."""
+    trial = spec.get("trial") or {}
+    for key, value in (
+        ("environment", spec.get("environment")),
+        ("trial.environment", trial.get("environment")),
+        ("model", spec.get("model")),
+    ):
+        if isinstance(value, str):
+            yield key, key.rpartition(".")[2], value
+    ports = [("inputs", spec.get("inputs"))]
+    ports += [
+        (f"jobs.{n}.inputs", (j or {}).get("inputs")) for n, j in (spec.get("jobs") or {}).items()
+    ]
+    for prefix, inputs in ports:
+        for name, value in (inputs or {}).items():
+            if isinstance(value, dict) and isinstance(value.get("path"), str):
+                kind = "model" if str(value.get("type", "")).endswith("_model") else "data"
+                yield f"{prefix}.{name}.path", kind, value["path"]
+
+
+def missing_asset_problems(spec: dict, created: dict) -> Iterator[tuple[str, str]]:
+    for key, kind, reference in asset_references(spec):
+        match = ASSET_REFERENCE.fullmatch(reference)
+        if match is None:
+            continue  # a local path (checked as a path) or a URL
+        name, version = match.groups()
+        if kind == "environment" and name.startswith(CURATED_PREFIX):
+            continue
+        versions = created.get((kind, name))
+        if versions is None:
+            yield (
+                key,
+                (
+                    f"{reference}: no {kind} named {name!r} is created by a file in this "
+                    "folder (nor registered by a command's --model-name): add its YAML"
+                ),
+            )
+        elif version is not None and None not in versions and version not in versions:
+            yield key, f"{reference}: this folder creates {name!r} version(s) {sorted(versions)}"

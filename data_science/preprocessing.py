@@ -108,9 +108,9 @@ def normalise_digits(images, progress: bool = False) -> np.ndarray:
     """``normalise_digit`` over a batch: an (N, H, W[, C]) array or a list of images.
 
     A stack of eight or more same-size gray images with integer pixels (MNIST, a decoded
-    request) is normalised in numpy all at once, image for image bit-identical to ``normalise_digit``;
-    anything else goes image by image. An image that cannot be read raises
-    ``ImageInputError`` naming its index in the batch.
+    request) is normalised in numpy all at once, image for image bit-identical to
+    ``normalise_digit``; anything else goes image by image. An image that cannot be read
+    raises ``ImageInputError`` naming its index in the batch.
     """
     if _is_integer_gray_stack(images):
         return np.concatenate(

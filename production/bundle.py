@@ -9,7 +9,9 @@ bundle/
                                                  served by ONNX Runtime
   conda.yml                                      the serving environment: what code/ imports,
                                                  pinned
-  endpoint.yml, deployment.yml                   Azure ML managed online YAML
+  model.yml, endpoint.yml, deployment.yml        Azure ML YAML: the model to register (the
+                                                 ONNX model and its labels), the endpoint,
+                                                 the deployment that serves that model
   sample-request.json                            a request to try it with
 """
 
@@ -25,14 +27,7 @@ import pandas as pd
 
 from data_science.mnist import load_mnist
 from data_science.model import inference_model, keras
-from production.azureml_yaml import write_yaml
-from production.deployment import (
-    ROOT,
-    SERVED_CODE,
-    deployment_spec,
-    endpoint_spec,
-    serving_environment,
-)
+from production.deployment import ROOT, SERVED_CODE, endpoint_name, write_azureml_files
 from production.endpoint import served_model_info
 from production.quantize import quantize_model
 
@@ -72,7 +67,7 @@ def build_bundle(
     model: keras.Model,
     out: str | Path,
     class_names: list[str] | None = None,
-    endpoint: str = "digits-endpoint",
+    endpoint: str | None = None,
     deployment: str = "blue",
     instance_type: str = "Standard_DS3_v2",
     instance_count: int = 1,
@@ -81,8 +76,10 @@ def build_bundle(
 ) -> Path:
     """Write the bundle for ``model`` into ``out`` (which must not exist or be empty).
 
-    With ``quantize`` the served model is int8 if it predicts like the float32 one
-    (``production.quantize``); model-info.json records the precision and the evidence.
+    The endpoint's name defaults to ``digits-endpoint`` with the suffix of
+    ``production.deployment.endpoint_suffix``. With ``quantize`` the served model is int8
+    if it predicts like the float32 one (``production.quantize``); model-info.json records
+    the precision and the evidence.
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -98,10 +95,9 @@ def build_bundle(
     (model_dir / "labels.json").write_text(json.dumps(classes))
     (model_dir / "model-info.json").write_text(json.dumps(info, indent=2))
     copy_code(out / "code")
-    write_yaml(out / "conda.yml", serving_environment(f"{endpoint}-env"))
-    write_yaml(out / "endpoint.yml", endpoint_spec(endpoint))
-    spec = deployment_spec(endpoint, deployment, instance_type, instance_count)
-    write_yaml(out / "deployment.yml", spec)
+    write_azureml_files(
+        out, info, endpoint or endpoint_name(), deployment, instance_type, instance_count
+    )
     (out / "sample-request.json").write_text(json.dumps(sample_request()))
     return out
 

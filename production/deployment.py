@@ -1,18 +1,27 @@
-"""A managed online endpoint for the bundle: its endpoint and deployment YAML and the
-serving environment's conda file, pinned to the versions installed here.
+"""A managed online endpoint for the bundle: its endpoint, model and deployment YAML, the
+serving environment's conda file pinned to the versions installed here, and the names.
 
-``cloud`` writes its reference deployments with these same functions.
+Endpoint names are unique per Azure region, across every subscription: each carries a
+suffix, set in one place (``endpoint_suffix``). ``cloud`` writes its batch endpoint with
+these same functions.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from production.azureml_yaml import schema
+from production.azureml_yaml import schema, write_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+ONLINE_ENDPOINT = "digits-endpoint"  # the online endpoint's name, before its suffix
+SUFFIX_VARIABLE = "AZUREML_ENDPOINT_SUFFIX"
+WORKSPACE_VARIABLES = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
+# What names carry when neither is set: valid, but refused by `python -m cloud submit`.
+PLACEHOLDER_SUFFIX = "000000"
 SERVED_CODE = (  # the bundle's code: score.py's package and what it imports, from ROOT
     "production/__init__.py",
     "production/serving",
@@ -46,6 +55,37 @@ def serving_environment(name: str) -> dict[str, Any]:
     }
 
 
+def endpoint_suffix() -> str:
+    """``$AZUREML_ENDPOINT_SUFFIX`` when set; else six digits derived from the workspace
+    (``$AZURE_SUBSCRIPTION_ID``, ``$AZURE_RESOURCE_GROUP``, ``$AZUREML_WORKSPACE_NAME``), the
+    same on every run against it; else the placeholder."""
+    chosen = os.environ.get(SUFFIX_VARIABLE, "").strip()
+    if chosen:
+        return chosen
+    workspace = [os.environ.get(name, "").strip().lower() for name in WORKSPACE_VARIABLES]
+    if not all(workspace):
+        return PLACEHOLDER_SUFFIX
+    digest = hashlib.sha256("/".join(workspace).encode()).hexdigest()
+    return f"{int(digest, 16) % 10**6:06d}"
+
+
+def endpoint_name(base: str = ONLINE_ENDPOINT) -> str:
+    """``base`` with the suffix: ``digits-endpoint-123456``."""
+    return f"{base}-{endpoint_suffix()}"
+
+
+def model_spec(name: str, version: str, path: str, description: str) -> dict[str, Any]:
+    """A model asset registered from a local folder, as ``az ml model create -f`` takes it."""
+    return {
+        "$schema": schema("model"),
+        "name": name,
+        "version": str(version),
+        "type": "custom_model",
+        "path": path,
+        "description": description,
+    }
+
+
 def endpoint_spec(endpoint: str) -> dict[str, Any]:
     """The endpoint as created: a name and key authentication. Traffic cannot be set at
     creation; the first deployment takes it all (``--all-traffic``), later splits are
@@ -63,13 +103,14 @@ def deployment_spec(
     deployment: str,
     instance_type: str,
     count: int,
-    model: str = "model",
+    model: str,
     code: str = "code",
     scoring_script: str = "score.py",
     conda_file: str = "conda.yml",
 ) -> dict[str, Any]:
-    """A managed online deployment of the score.py bundle; paths relative to the YAML file
-    (the defaults are the bundle's own layout).
+    """A managed online deployment of the score.py bundle serving the registered ``model``
+    (``azureml:NAME:VERSION``); paths relative to the YAML file (the defaults are the
+    bundle's own layout).
 
     One inference-server worker per vCPU (a request uses one thread: ONNX Runtime runs
     single-threaded per worker), and as many requests in flight per instance as there are
@@ -82,7 +123,7 @@ def deployment_spec(
         "$schema": schema("managedOnlineDeployment"),
         "name": deployment,
         "endpoint_name": endpoint,
-        "model": model if model.startswith("azureml:") else {"path": model},
+        "model": model,
         "code_configuration": {"code": code, "scoring_script": scoring_script},
         "environment": {"image": BASE_IMAGE, "conda_file": conda_file},
         "instance_type": instance_type,
@@ -102,3 +143,25 @@ def deployment_spec(
             }
         },
     }
+
+
+def write_azureml_files(
+    out: Path, info: dict, endpoint: str, deployment: str, instance_type: str, count: int
+) -> None:
+    """The bundle's Azure ML YAML, in the order a deployer creates them: the ONNX model as
+    a registered model (model.yml), the endpoint, the deployment serving that model; and
+    the serving environment's conda file."""
+    write_yaml(out / "conda.yml", serving_environment(f"{endpoint}-env"))
+    precision = info.get("quantization", {}).get("precision", "float32")
+    served = model_spec(
+        f"{info['name']}-onnx",
+        info["version"],
+        "model",
+        f"ONNX ({precision}) of MLflow model {info['name']} version {info['version']}, "
+        "with its class names (labels.json)",
+    )
+    write_yaml(out / "model.yml", served)
+    write_yaml(out / "endpoint.yml", endpoint_spec(endpoint))
+    model = f"azureml:{served['name']}:{served['version']}"
+    spec = deployment_spec(endpoint, deployment, instance_type, count, model)
+    write_yaml(out / "deployment.yml", spec)

@@ -23,7 +23,7 @@ from data_science import registry
 from data_science.evaluate import evaluate_model
 from data_science.registry import CHALLENGER, CHAMPION
 from data_science.train import MODEL_NAME, TrainConfig, TrainingSet, TrainResult, train_on
-from production.deployment import endpoint_spec
+from production.deployment import endpoint_name, endpoint_spec
 
 
 def with_labelled_foreign(
@@ -137,7 +137,7 @@ def labelling_curve(
 def write_rollout(
     decision: ChallengerDecision,
     out: str | Path,
-    endpoint: str = "digits-endpoint",
+    endpoint: str | None = None,
     green_share: int = 10,
 ) -> Path | None:
     """The endpoint's traffic for a blue/green roll-out of a promoted challenger:
@@ -146,7 +146,8 @@ def write_rollout(
     Nothing is written (None) when it was not promoted."""
     if not decision.promoted:
         return None
-    spec = {**endpoint_spec(endpoint), "traffic": {"blue": 100 - green_share, "green": green_share}}
+    traffic = {"blue": 100 - green_share, "green": green_share}
+    spec = {**endpoint_spec(endpoint or endpoint_name()), "traffic": traffic}
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")

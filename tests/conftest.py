@@ -143,3 +143,24 @@ def no_inherited_tracking_uri(monkeypatch):
     """MLflow exports the last tracking URI to the environment; keep it out of later tests
     (and out of the notebooks they start)."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+@pytest.fixture(scope="module")
+def azureml_folder(tmp_path_factory) -> Path:
+    """Every spec ``python -m cloud generate`` writes, and beside them a bundle's online
+    YAML (model, endpoint, deployment, conda file) with its code and model folders: one
+    folder that validates clean. Names carry the placeholder suffix."""
+    from cloud.generate import generate
+    from production.deployment import endpoint_name, write_azureml_files
+
+    out = tmp_path_factory.mktemp("azureml")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AZUREML_ENDPOINT_SUFFIX", "AZURE_SUBSCRIPTION_ID"):
+            patch.delenv(name, raising=False)
+        generate(out)
+        (out / "code").mkdir()
+        (out / "code" / "score.py").write_text("")
+        (out / "model").mkdir()
+        info = {"name": "mnist-cnn", "version": "3"}
+        write_azureml_files(out, info, endpoint_name(), "blue", "Standard_DS3_v2", 1)
+    return out

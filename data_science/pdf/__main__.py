@@ -3,9 +3,12 @@
     python -m data_science.pdf generate OUT_DIR [--pdfs 1000] [--seed 0]
     python -m data_science.pdf extract PDF_DIR OUT_DIR [--render-pages-without-images]
     python -m data_science.pdf classify PDF_DIR --model MODEL --out FILE [--run-dir DIR]
+    python -m data_science.pdf train OUT_DIR [--pdfs 1200] [--epochs 8] [--model-name NAME]
 
 ``extract`` writes the PNGs and ``manifest.csv`` (a row per image, a row per failed PDF);
 ``classify`` writes a row per image (label, confidence) and a row per PDF (its decision).
+``train`` is notebook 02 end to end, as a job runs it: generate labelled PDFs, extract, build
+the data set, train, register the classifier (MLflow: the run folder, or the workspace).
 Both report failed PDFs with the reason and carry on.
 """
 
@@ -30,6 +33,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     generate.add_argument("--pdfs", type=int, default=1000)
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--broken-each", type=int, default=1, help="broken PDFs of each kind")
+
+    train = commands.add_parser("train", help="generate PDFs, train and register a classifier")
+    train.add_argument("out_dir", type=Path, help="run folder: PDFs, images, MLflow store")
+    train.add_argument("--pdfs", type=int, default=1200)
+    train.add_argument("--epochs", type=int, default=8)
+    train.add_argument("--max-train-samples", type=int)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--model-name", default="pdf-classifier")
+    train.add_argument("--workers", type=int, default=WORKERS)
 
     for name, text in (("extract", "PDFs to PNGs and a manifest"), ("classify", "classify PDFs")):
         command = commands.add_parser(name, help=text)
@@ -59,6 +71,18 @@ def main(argv: list[str] | None = None) -> None:
 
         corpus = generate_corpus(args.out_dir, args.pdfs, args.seed, args.broken_each)
         print(f"{len(corpus.pdfs)} PDFs and {corpus.labels_file.name} in {corpus.folder}")
+        return
+    if args.command == "train":
+        from data_science.pdf.train import train_from_generated_pdfs
+        from data_science.train import TrainConfig
+
+        config = TrainConfig(
+            epochs=args.epochs, max_train_samples=args.max_train_samples, seed=args.seed
+        )
+        result = train_from_generated_pdfs(
+            args.out_dir, args.pdfs, config, args.model_name, args.workers
+        )
+        print(f"test accuracy {result.evaluation.accuracy:.2%}; registered as {result.model_uri}")
         return
     options = ExtractOptions(args.render_pages_without_images, args.render_dpi, args.max_pixels)
     if args.command == "extract":

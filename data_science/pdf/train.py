@@ -38,6 +38,31 @@ def train_classifier(
     return result
 
 
+def train_from_generated_pdfs(
+    out_dir: str | Path,
+    n_pdfs: int,
+    config: TrainConfig,
+    model_name: str = MODEL_NAME,
+    workers: int = 2,
+) -> TrainResult:
+    """Notebook 02's path end to end, for a job: generate ``n_pdfs`` labelled PDFs, extract
+    their images, build the data set from the labels, train and register the classifier.
+    The PDFs carry ``config.data_source`` digits; everything lands in ``out_dir``."""
+    from data_science.pdf.corpus import generate_corpus
+    from data_science.pdf.dataset import build_dataset
+    from data_science.pdf.extract import extract_folder
+    from data_science.pdf.labels import read_labels_csv
+
+    out_dir = Path(out_dir)
+    corpus = generate_corpus(
+        out_dir / "corpus", n_pdfs, config.seed, data_source=config.data_source
+    )
+    extract_folder(corpus.folder, out_dir / "images", workers=workers)
+    labels = read_labels_csv(corpus.labels_file)
+    dataset = build_dataset(out_dir / "images", labels, out_dir / "dataset", seed=config.seed)
+    return train_classifier(dataset.folder, config, out_dir, model_name=model_name)
+
+
 def model_folder(output: str | Path, result: TrainResult) -> Path:
     """The local MLflow model folder of a training run (usable as ``classify --model``)."""
     return Path(output) / "models" / result.run_id

@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+import yaml
 from PIL import Image
 
 from data_science.mnist import load_mnist
@@ -229,6 +230,18 @@ def test_bundle_yaml_loads_with_the_azure_ml_sdk(endpoint):
     assert deployment.code_configuration.scoring_script == "score.py"
     assert (endpoint.bundle / deployment.code_configuration.code / "score.py").is_file()
     assert (endpoint.bundle / "conda.yml").is_file() and deployment.instance_count == 1
+
+
+def test_bundle_yaml_follows_the_service_rules(endpoint):
+    """The validator's rules on the bundle: the deployment serves the model version that
+    model.yml registers, the endpoint has no traffic and a suffixed name, and so on."""
+    from cloud.validate import validate_folder
+
+    assert [str(problem) for problem in validate_folder(endpoint.bundle)] == []
+    model = yaml.safe_load((endpoint.bundle / "model.yml").read_text())
+    deployment = yaml.safe_load((endpoint.bundle / "deployment.yml").read_text())
+    assert deployment["model"] == f"azureml:{model['name']}:{model['version']}"
+    assert model["type"] == "custom_model" and model["path"] == "model"
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")

@@ -83,3 +83,15 @@ def test_classify_command_line_with_a_registered_model(corpus, model_dir, tmp_pa
     assert (table["kind"] == "pdf").sum() == N_PDFS
     assert (table.query("kind == 'image' and status == 'ok'")).shape[0] == len(corpus.labels)
     assert f"{N_PDFS - 4} PDFs ok, 4 failed" in capsys.readouterr().out
+
+
+def test_train_command_registers_a_classifier_that_classifies(tmp_path, monkeypatch, capsys):
+    """The cloud job's command, small: PDFs generated, extracted, trained on, registered."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    run_dir = tmp_path / "run"
+    main(["train", str(run_dir), "--pdfs", "24", "--epochs", "1", "--max-train-samples", "64"])
+    assert "registered as models:/pdf-classifier/1" in capsys.readouterr().out
+    classifier = load_classifier("models:/pdf-classifier/1", run_dir)
+    assert set(classifier.class_names) <= set(CLASSES)  # classifier.json went with the model
+    run = classify_pdfs(run_dir / "corpus", classifier, workers=1)
+    assert len(run.pdfs) == 24 and (run.pdfs["status"] == "failed").sum() == 4

@@ -10,19 +10,21 @@ import pytest
 import yaml
 
 from cloud.assets import GRID, REFERENCE_DIR
-from cloud.generate import generate, render
+from cloud.generate import render
 from cloud.validate import validate_file, validate_folder
 from data_science.search_space import SEARCH_SPACE
+from production.deployment import (
+    PLACEHOLDER_SUFFIX,
+    SUFFIX_VARIABLE,
+    WORKSPACE_VARIABLES,
+    endpoint_name,
+    endpoint_suffix,
+)
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("azureml")
-    generate(out)
-    return out
-
-
-def test_committed_copies_match_the_generator():
+def test_committed_copies_match_the_generator(monkeypatch):
+    for name in (SUFFIX_VARIABLE, *WORKSPACE_VARIABLES):
+        monkeypatch.delenv(name, raising=False)  # the committed copies carry the placeholder
     expected = render(REFERENCE_DIR)
     committed = {path.name: path.read_text() for path in REFERENCE_DIR.glob("*.yml")}
     assert committed == expected, "regenerate with: python -m cloud generate"
@@ -32,10 +34,14 @@ def test_committed_specs_pass_validation():
     assert [str(problem) for problem in validate_folder(REFERENCE_DIR)] == []
 
 
-def test_specs_are_relative_to_their_folder(generated):
-    for name in ("train-job.yml", "online-deployment-blue.yml"):  # paths resolve from there
-        assert validate_file(generated / name) == []
-    job = yaml.safe_load((generated / "train-job.yml").read_text())
+def test_a_bundles_online_specs_pass_validation_beside_them(azureml_folder):
+    assert [str(problem) for problem in validate_folder(azureml_folder)] == []
+
+
+def test_specs_are_relative_to_their_folder(azureml_folder):
+    for name in ("train-job.yml", "deployment.yml"):  # paths resolve from there
+        assert validate_file(azureml_folder / name) == []
+    job = yaml.safe_load((azureml_folder / "train-job.yml").read_text())
     assert job["$schema"].endswith("commandJob.schema.json")
     assert not Path(job["code"]).is_absolute()
     assert job["command"].startswith("python -m data_science.train ")
@@ -66,11 +72,25 @@ def test_sweep_trials_do_not_register_and_the_register_step_is_never_reused():
     assert register["is_deterministic"] is False
 
 
-def test_environment_that_drifted_from_environment_yml_is_caught(generated, tmp_path):
-    folder = shutil.copytree(generated, tmp_path / "specs")
+def test_environment_that_drifted_from_environment_yml_is_caught(azureml_folder, tmp_path):
+    folder = shutil.copytree(azureml_folder, tmp_path / "specs")
     (folder / "other-conda.yml").write_text("name: other\ndependencies: [python=3.12]\n")
     spec = yaml.safe_load((folder / "environment.yml").read_text())
     spec["conda_file"] = "other-conda.yml"
     (folder / "environment.yml").write_text(yaml.safe_dump(spec))
     messages = [str(p) for p in validate_file(folder / "environment.yml")]
     assert any("differs from the project's environment.yml" in m for m in messages), messages
+
+
+def test_endpoint_suffix_comes_from_the_user_or_the_workspace(monkeypatch):
+    for name in (SUFFIX_VARIABLE, *WORKSPACE_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    assert endpoint_name() == f"digits-endpoint-{PLACEHOLDER_SUFFIX}"
+    for name, value in zip(WORKSPACE_VARIABLES, ("sub-1", "rg", "ws"), strict=True):
+        monkeypatch.setenv(name, value)
+    derived = endpoint_suffix()
+    assert len(derived) == 6 and derived.isdigit() and derived != PLACEHOLDER_SUFFIX
+    monkeypatch.setenv(WORKSPACE_VARIABLES[2], "another-ws")
+    assert endpoint_suffix() != derived  # another workspace, another name
+    monkeypatch.setenv(SUFFIX_VARIABLE, "jd2026")
+    assert endpoint_name() == "digits-endpoint-jd2026"
