@@ -3,30 +3,49 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# What each use installs (pyproject.toml's extras): the course (the core is always in),
+# then dev for tests and lint, lab for JupyterLab and TensorBoard.
+COURSE_EXTRAS := notebooks,serve,cloud
 PROFILE ?= default
 
 # Where TensorFlow 2.21 has wheels and the local endpoint has gunicorn (constraints.txt
 # resolves for exactly these): anything else stops here, with what to use instead.
 PLATFORM := $(shell uname -s)-$(shell uname -m)
+, := ,
 ifeq ($(filter $(PLATFORM),Linux-x86_64 Linux-aarch64 Darwin-arm64),)
 $(error unsupported platform $(PLATFORM): the kit runs on Linux (x86_64 or arm64; on Windows, in WSL2) and on macOS with Apple Silicon)
 endif
 
 .PHONY: install course test test-fast lint format hooks pins lab serve monitor mlflow-ui clean
 
-install: $(STAMP)
+install: $(STAMP)-course
 
 $(BIN)/uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==0.13.9
 
-# Re-installs only when the pins or the package metadata change. Bytecode is compiled once
-# here: where Python may not write it (PYTHONDONTWRITEBYTECODE, read-only installs) every
-# kernel, test worker and server would otherwise compile TensorFlow anew on import.
-$(STAMP): pyproject.toml constraints.txt | $(BIN)/uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -c constraints.txt -e '.[dev]'
+# Installs the kit with the extras given, at the pinned versions, and says how big the
+# environment is. Bytecode is compiled once here: where Python may not write it
+# (PYTHONDONTWRITEBYTECODE, read-only installs) every kernel, test worker and server would
+# otherwise compile TensorFlow anew on import.
+define install_extras
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -c constraints.txt -e '.[$(1)]'
+	@echo "environment: $$(du -sh $(VENV) | cut -f1) in $(VENV) (core + $(1))"
+endef
+
+# Each re-installs only when the pins or the package metadata change.
+$(STAMP)-course: pyproject.toml constraints.txt | $(BIN)/uv
+	$(call install_extras,$(COURSE_EXTRAS))
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	@touch $(STAMP)
+	@touch $@
+
+$(STAMP)-dev: $(STAMP)-course
+	$(call install_extras,$(COURSE_EXTRAS)$(,)dev)
+	@touch $@
+
+$(STAMP)-lab: $(STAMP)-course
+	$(call install_extras,$(COURSE_EXTRAS)$(,)lab)
+	@touch $@
 
 course: install
 	$(BIN)/course run --profile $(PROFILE) $(if $(COURSE_OUT),--out $(COURSE_OUT))
@@ -35,24 +54,24 @@ course: install
 # workers, each taking whole test modules: the notebooks' smoke run beside everything else.
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadscope
 
-test: install
+test: $(STAMP)-dev
 	$(PYTEST)
 
-test-fast: install
+test-fast: $(STAMP)-dev
 	$(PYTEST) -m "not slow"
 
-lint: install
+lint: $(STAMP)-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/actionlint
 	$(BIN)/course check-notebooks
 
-format: install
+format: $(STAMP)-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # Git hooks from .pre-commit-config.yaml: ruff, notebook stripping and checks, actionlint.
-hooks: install
+hooks: $(STAMP)-dev
 	$(BIN)/pre-commit install
 
 # Re-resolve constraints.txt after a change to pyproject.toml (UPGRADE=1 moves every pin to
@@ -75,9 +94,8 @@ monitor:
 	prometheus --config.file=production/observability/prometheus.yml \
 	  --web.listen-address=127.0.0.1:9090 --storage.tsdb.path=runs/prometheus
 
-# JupyterLab on the course notebooks (installed on first use).
-lab: install
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -c constraints.txt -e '.[dev,lab]'
+# JupyterLab on the course notebooks (installed on first use, with TensorBoard).
+lab: $(STAMP)-lab
 	$(BIN)/jupyter lab notebooks/
 
 # The MLflow UI on a run folder's store: RUN=runs/<folder>, else the newest store.

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from importlib.metadata import PackageNotFoundError
+from importlib.util import find_spec
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -88,6 +89,14 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.bar.close()
+
+
+def tensorboard_logs(folder: Path) -> list[keras.callbacks.Callback]:
+    """TensorBoard's callback when TensorBoard is installed (``make lab``), else none:
+    MLflow keeps the same curves, and TensorFlow cannot write them without it."""
+    if find_spec("tensorboard") is None:
+        return []
+    return [keras.callbacks.TensorBoard(folder)]
 
 
 @dataclass(frozen=True)
@@ -196,7 +205,7 @@ def train_on(
             verbose=0,
             callbacks=[
                 EpochProgress(config.epochs, progress),
-                keras.callbacks.TensorBoard(output / "tensorboard" / run.info.run_id),
+                *tensorboard_logs(output / "tensorboard" / run.info.run_id),
                 *callbacks,
             ],
         )

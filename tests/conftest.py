@@ -9,6 +9,9 @@ rest (``pytest -m "not slow"``). Reference data lives beside the project in
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,3 +167,22 @@ def azureml_folder(tmp_path_factory) -> Path:
         info = {"name": "mnist-cnn", "version": "3"}
         write_azureml_files(out, info, endpoint_name(), "blue", "Standard_DS3_v2", 1)
     return out
+
+
+@pytest.fixture(scope="session")
+def fresh_venv():
+    """``make(folder, requirements, *uv_options)``: the python of a new virtual environment
+    holding exactly ``requirements``, installed by uv (from its cache or the index)."""
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    if not Path(uv).is_file():
+        pytest.skip("uv is not installed (make install puts it in .venv/bin)")
+
+    def make(folder: Path, requirements: list[str], *options: str) -> Path:
+        venv = [uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(folder)]
+        subprocess.run(venv, check=True)
+        python = folder / "bin" / "python"
+        install = [uv, "pip", "install", "--quiet", "--python", str(python), *options]
+        subprocess.run([*install, *requirements], check=True)
+        return python
+
+    return make

@@ -5,9 +5,7 @@ Proof that conda.yml lists everything code/ needs, and that code/ needs nothing 
 the kit. Building the environment needs the package index, or uv's cache."""
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,25 +17,14 @@ from production.endpoint import LocalEndpoint
 pytestmark = pytest.mark.integration
 
 
-def uv() -> str:
-    found = shutil.which("uv") or Path(sys.executable).with_name("uv")
-    if not Path(found).is_file():
-        pytest.skip("uv is not installed (make install puts it in .venv/bin)")
-    return str(found)
-
-
 @pytest.fixture(scope="module")
-def bundle_python(small_bundle, tmp_path_factory) -> Path:
+def bundle_python(small_bundle, tmp_path_factory, fresh_venv) -> Path:
     """A virtual environment with the bundle's pip packages and nothing else."""
     conda = yaml.safe_load((small_bundle / "conda.yml").read_text())
     pins = next(item["pip"] for item in conda["dependencies"] if isinstance(item, dict))
     venv = tmp_path_factory.mktemp("bundle-env") / "venv"
-    subprocess.run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    python = venv / "bin" / "python"
-    install = [uv(), "pip", "install", "--quiet", "--python", str(python)]
-    constraints = ["-c", str(ROOT / "constraints.txt")]  # the same closure as tested here
-    subprocess.run([*install, *constraints, *pins], check=True)
-    return python
+    # the same closure as tested here
+    return fresh_venv(venv, pins, "-c", str(ROOT / "constraints.txt"))
 
 
 def test_the_bundle_environment_has_no_training_stack(bundle_python):

@@ -1,5 +1,7 @@
 """The training entry point end to end, on the session's small run (see conftest)."""
 
+from importlib.util import find_spec
+
 import mlflow
 import numpy as np
 import pytest
@@ -27,7 +29,8 @@ def tracking(small_run):
 def test_run_is_tracked_and_registered(small_run):
     output, result = small_run.output, small_run.result
     assert (output / "mlflow.db").is_file()
-    assert list((output / "tensorboard").rglob("*tfevents*"))
+    # TensorBoard logs exactly when TensorBoard is installed (the lab extra)
+    assert bool(list(output.glob("tensorboard/**/*tfevents*"))) == bool(find_spec("tensorboard"))
     run = mlflow.get_run(result.run_id)
     assert run.data.params["data_digest"] == result.data_digest
     assert run.data.params["epochs"] == "2"

@@ -89,7 +89,35 @@ def test_every_package_the_kit_imports_is_declared():
     }
     kit = {"data_science", "cloud", "production", "course", "__future__"}
     third_party = {m for m in modules if m.split(".")[0] not in kit | set(sys.stdlib_module_names)}
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {normalised(re.match(r"[\w.-]+", spec).group(0)) for spec in project["dependencies"]}
+    declared = set().union(*declared_by_use().values())
     found = {module: normalised(distribution_of(module)) for module in third_party}
     assert {module: name for module, name in found.items() if name not in declared} == {}
+
+
+def declared_by_use() -> dict[str, set[str]]:
+    """pyproject.toml's distributions: the core's, and each extra's."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    uses = {"core": project["dependencies"], **project["optional-dependencies"]}
+    return {
+        use: {normalised(re.match(r"[\w.-]+", spec).group(0)) for spec in specs}
+        for use, specs in uses.items()
+    }
+
+
+def test_the_serving_environment_is_built_from_the_serve_extra_alone():
+    assert set(SERVING_PACKAGES) <= declared_by_use()["serve"]
+
+
+def test_the_core_imports_no_notebook_serving_or_cloud_package():
+    """What a training job runs (data_science, and the cloud steps it calls) needs only the
+    core and the azureml-logging extra: environment.yml holds nothing else."""
+    modules = {m for path in python_files("data_science") for m in imported_modules(path)}
+    third_party = {
+        m
+        for m in modules
+        if m.split(".")[0] not in {"data_science", "__future__"} | set(sys.stdlib_module_names)
+    }
+    uses = declared_by_use()
+    allowed = uses["core"] | uses["azureml-logging"]
+    found = {module: normalised(distribution_of(module)) for module in third_party}
+    assert {module: name for module, name in found.items() if name not in allowed} == {}

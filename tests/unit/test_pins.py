@@ -17,34 +17,70 @@ def test_environment_yml_is_written_from_the_pins():
     assert (ROOT / "environment.yml").read_text() == expected, "run: python -m cloud.conda"
 
 
-def test_every_dependency_gets_its_pinned_version(tmp_path):
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text('[project]\ndependencies = ["numpy>=2", "Inference_Schema"]\n')
-    constraints = tmp_path / "constraints.txt"
-    constraints.write_text("inference-schema==1.8\n    # via x\nnumpy==2.3.5\nscipy==1.17.1\n")
-    env = yaml.safe_load(conda_environment(pyproject, constraints))
+PYPROJECT = """[project]
+dependencies = ["numpy>=2", "Inference_Schema", "tensorflow==2.21.*; sys_platform == 'darwin'"]
+[project.optional-dependencies]
+azureml-logging = ["azureml-mlflow"]
+notebooks = ["papermill"]
+"""
+LOCK = """\
+azureml-mlflow==1.62.0 ; sys_platform == 'darwin' or sys_platform == 'linux'
+    # via mlops-course-kit (pyproject.toml)
+inference-schema==1.8 ; sys_platform == 'darwin' or sys_platform == 'linux'
+    # via mlops-course-kit (pyproject.toml)
+jsonschema==4.0 ; sys_platform == 'darwin' or sys_platform == 'linux'
+    # via
+    #   inference-schema
+    #   papermill
+numpy==2.3.5 ; sys_platform == 'darwin' or sys_platform == 'linux'
+    # via
+    #   mlops-course-kit (pyproject.toml)
+    #   tensorflow
+papermill==2.7.0 ; sys_platform == 'darwin' or sys_platform == 'linux'
+    # via mlops-course-kit (pyproject.toml)
+nbclient==0.10 ; sys_platform == 'darwin' or sys_platform == 'linux'
+    # via papermill
+tensorflow==2.21.0 ; sys_platform == 'darwin'
+    # via mlops-course-kit (pyproject.toml)
+wrapt==1.16 ; sys_platform == 'darwin'
+    # via tensorflow
+"""
+
+
+def environment_for(tmp_path, pyproject: str = PYPROJECT, lock: str = LOCK) -> list[str]:
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    (tmp_path / "constraints.txt").write_text(lock)
+    env = yaml.safe_load(
+        conda_environment(tmp_path / "pyproject.toml", tmp_path / "constraints.txt")
+    )
     assert env["dependencies"][:2] == ["python=3.11", "pip"]
-    assert env["dependencies"][2] == {"pip": ["numpy==2.3.5", "inference_schema==1.8"]}
+    return env["dependencies"][2]["pip"]
+
+
+def test_the_job_environment_is_the_closure_of_the_core_and_its_logging(tmp_path):
+    assert environment_for(tmp_path) == [
+        "azureml-mlflow==1.62.0",
+        "inference-schema==1.8",
+        "jsonschema==4.0",  # needed by inference-schema, so in; papermill's other needs out
+        "numpy==2.3.5",
+        "tensorflow==2.21.0; sys_platform == 'darwin'",  # a platform's own marker is kept
+        "wrapt==1.16; sys_platform == 'darwin'",
+    ]
 
 
 def test_a_dependency_without_a_pin_is_named(tmp_path):
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text('[project]\ndependencies = ["numpy", "tqdm"]\n')
-    constraints = tmp_path / "constraints.txt"
-    constraints.write_text("numpy==2.3.5\n")
-    with pytest.raises(ValueError, match=r"not pinned in constraints.txt: tqdm \(make pins\)"):
-        conda_environment(pyproject, constraints)
+    lock = LOCK.replace("numpy==2.3.5", "scipy==1.17.1")
+    with pytest.raises(ValueError, match=r"not pinned in constraints.txt: numpy \(make pins\)"):
+        environment_for(tmp_path, lock=lock)
 
 
-def test_a_dependency_for_some_platforms_keeps_its_marker(tmp_path):
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text(
-        """[project]\ndependencies = ["tensorflow==2.21.*; sys_platform == 'darwin'"]\n"""
-    )
-    constraints = tmp_path / "constraints.txt"
-    constraints.write_text("tensorflow==2.21.0 ; sys_platform == 'darwin'\n")
-    env = yaml.safe_load(conda_environment(pyproject, constraints))
-    assert env["dependencies"][2] == {"pip": ["tensorflow==2.21.0; sys_platform == 'darwin'"]}
+def test_the_job_environment_holds_no_notebook_serving_or_cloud_sdk_package():
+    pins = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"][2]["pip"]
+    names = {Requirement(pin).name.lower() for pin in pins}
+    assert {"tensorflow-cpu", "tensorflow", "keras", "mlflow", "azureml-mlflow"} <= names
+    unwanted = {"papermill", "ipykernel", "jupyterlab", "tensorboard", "azure-ai-ml"}
+    unwanted |= {"azureml-inference-server-http", "onnxruntime", "tf2onnx", "pytest"}
+    assert names & unwanted == set()
 
 
 PLATFORMS = {  # the platforms the lock is for, as pip's environment markers see them
@@ -86,7 +122,7 @@ def test_the_lock_pins_every_dependency_on_each_platform(platform):
     specs = project["dependencies"] + [
         s for extra in project["optional-dependencies"].values() for s in extra
     ]
-    wanted = [Requirement(spec) for spec in specs]
+    wanted = [Requirement(spec) for spec in specs if not spec.startswith(project["name"])]
     for requirement in wanted:
         if requirement.marker is None or requirement.marker.evaluate(environment):
             assert requirement.name.lower() in pins, f"{requirement.name} has no pin on {platform}"
