@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from importlib.metadata import PackageNotFoundError
-from importlib.util import find_spec
 from importlib.metadata import version as installed_version
+from importlib.util import find_spec
 from pathlib import Path
 
 import mlflow

@@ -7,6 +7,8 @@ bundle/
                                                  no MLflow, no cloud SDK)
   model/<name>/<version>/model.onnx, labels.json the model (int8 when that is safe),
                                                  served by ONNX Runtime
+  model/<name>/<version>/novelty.npz             the novelty detector, fitted on the
+                                                 served model's features
   conda.yml                                      the serving environment: what code/ imports,
                                                  pinned
   model.yml, endpoint.yml, deployment.yml        Azure ML YAML: the model to register (the
@@ -23,23 +25,32 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+import onnxruntime
 import pandas as pd
 
 from data_science.mnist import load_mnist
 from data_science.model import inference_model, keras
+from data_science.preprocessing import to_model_input
 from production.deployment import ROOT, SERVED_CODE, endpoint_name, write_azureml_files
 from production.endpoint import served_model_info
 from production.quantize import quantize_model
+from production.serving.novelty import NOVELTY_FILE, NoveltyDetector
 
 
 def export_onnx(model: keras.Model, path: Path) -> None:
-    """Export the inference graph (training=False, no augmentation) to ONNX."""
+    """Export the inference graph (training=False, no augmentation) to ONNX, with two
+    outputs: the probabilities, and the penultimate features the novelty score reads."""
     import tensorflow as tf
     import tf2onnx
 
     serving = inference_model(model)
+    outputs = [serving.layers[-1].output, serving.layers[-2].output]
+    with_features = keras.Model(serving.inputs, outputs)
     spec = (tf.TensorSpec((None, *serving.input_shape[1:]), tf.float32, name="image"),)
-    function = tf.function(lambda images: serving(images, training=False), input_signature=spec)
+    function = tf.function(
+        lambda images: with_features(images, training=False), input_signature=spec
+    )
     tf2onnx.convert.from_function(function, input_signature=spec, output_path=str(path))
 
 
@@ -63,6 +74,38 @@ def copy_code(target: Path) -> None:
     shutil.copy(ROOT / "production" / "serving" / "score.py", target / "score.py")
 
 
+class NoveltyDigits(NamedTuple):
+    """Raw digits for the novelty detector: some the model was fitted on (class means and
+    covariance), and clean ones it never saw (the threshold), with where they come from."""
+
+    fitted: np.ndarray
+    unseen: np.ndarray
+    source: str
+
+
+def sample_novelty_digits() -> NoveltyDigits:
+    sample = load_mnist("sample")
+    return NoveltyDigits(sample.x_train, sample.x_test, "the embedded MNIST sample's split")
+
+
+def fit_novelty(model: Path, digits: NoveltyDigits, batch: int = 512) -> NoveltyDetector:
+    """The detector for the served ONNX model (its own features, int8 or float32), as
+    notebook 06 fits its monitor: class means and covariance from up to 20,000 fitted
+    digits, the threshold from the unseen ones."""
+    from production.drift import DriftMonitor, ModelView
+
+    session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    feed = session.get_inputs()[0].name
+
+    def view(images: np.ndarray) -> ModelView:
+        inputs = to_model_input(images)
+        starts = range(0, len(inputs), batch)
+        parts = [session.run(None, {feed: inputs[i : i + batch]}) for i in starts]
+        return ModelView(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+    return DriftMonitor.fit(view(digits.fitted[:20_000]), view(digits.unseen)).novelty_detector()
+
+
 def build_bundle(
     model: keras.Model,
     out: str | Path,
@@ -73,13 +116,15 @@ def build_bundle(
     instance_count: int = 1,
     model_info: dict | None = None,
     quantize: bool = True,
+    novelty_digits: NoveltyDigits | None = None,
 ) -> Path:
     """Write the bundle for ``model`` into ``out`` (which must not exist or be empty).
 
     The endpoint's name defaults to ``digits-endpoint`` with the suffix of
     ``production.deployment.endpoint_suffix``. With ``quantize`` the served model is int8
     if it predicts like the float32 one (``production.quantize``); model-info.json records
-    the precision and the evidence.
+    the precision and the evidence. The novelty detector is fitted on ``novelty_digits``
+    (default: the embedded sample's split).
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -91,6 +136,15 @@ def build_bundle(
     export_onnx(model, model_dir / "model.onnx")
     if quantize:
         info["quantization"] = asdict(quantize_model(model_dir / "model.onnx"))
+    digits = novelty_digits or sample_novelty_digits()
+    detector = fit_novelty(model_dir / "model.onnx", digits)
+    detector.save(model_dir / NOVELTY_FILE)
+    info["novelty"] = {
+        "threshold": round(detector.threshold, 4),
+        "expected_rate": detector.expected_rate,
+        "fitted_on": f"{min(len(digits.fitted), 20_000)} and {len(digits.unseen)} digits, "
+        f"from {digits.source}",
+    }
     classes = class_names or [str(i) for i in range(model.output_shape[-1])]
     (model_dir / "labels.json").write_text(json.dumps(classes))
     (model_dir / "model-info.json").write_text(json.dumps(info, indent=2))
@@ -206,7 +260,15 @@ def bundle_mlflow_model(model_uri: str, out: str | Path, **options) -> Path:
         raise ModelNotFoundError(
             f"{model_uri}: no Keras model could be loaded ({_reason(error)})"
         ) from None
-    return build_bundle(model, out, source.class_names, model_info=source.info, **options)
+    digits = None
+    if source.uri.startswith("models:/"):  # its run logged what it was trained on
+        from data_science.train import logged_config, seen_and_unseen
+
+        split = seen_and_unseen(logged_config(source.uri))
+        digits = NoveltyDigits(split.fitted, split.unseen, f"the training run of {source.uri}")
+    return build_bundle(
+        model, out, source.class_names, model_info=source.info, novelty_digits=digits, **options
+    )
 
 
 def precision_variants(bundle: Path, model_uri: str) -> dict[str, Path]:

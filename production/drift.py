@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from production.serving.novelty import NoveltyDetector, novelty_scores
+
 DETECTORS = ("confidence_ks", "softmax_ks", "features_ks", "novelty_binomial", "novelty_cusum")
 DAILY_DETECTORS = DETECTORS[:4]
 
@@ -104,9 +106,18 @@ class DriftMonitor:
         return monitor
 
     def novelty(self, view: ModelView) -> np.ndarray:
-        """Mahalanobis distance of each input to the mean of its predicted class."""
-        offset = view.features - self.class_means[view.probabilities.argmax(axis=1)]
-        return np.sqrt(np.einsum("nd,de,ne->n", offset, self.precision, offset))
+        """Mahalanobis distance of each input to the mean of its predicted class (the
+        endpoint's own score, ``production.serving.novelty``)."""
+        return novelty_scores(view.features, view.probabilities, self.class_means, self.precision)
+
+    def novelty_detector(self) -> NoveltyDetector:
+        """What the endpoint needs to flag novel inputs as they arrive."""
+        return NoveltyDetector(
+            self.class_means,
+            self.precision,
+            self.novelty_threshold,
+            round(1 - self.novelty_quantile, 6),
+        )
 
     def project(self, view: ModelView) -> np.ndarray:
         return (view.features - self.mean) @ self.components.T

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +79,10 @@ def replay(
     clean: np.ndarray,
     foreign: np.ndarray,
     batch_size: int = 100,
+    after_day: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """Send every day's requests to the endpoint; return ``traffic`` with the predictions."""
+    """Send every day's requests to the endpoint; return ``traffic`` with the predictions.
+    ``after_day(day)`` is called once each day's requests are answered."""
     images = request_images(traffic, clean, foreign)
     predicted = np.empty(len(traffic), object)
     for day, rows in tqdm(traffic.groupby("day", sort=True).indices.items(), desc="days"):
@@ -91,6 +94,8 @@ def replay(
             if status != 200:
                 raise EndpointError(f"day {day}: the endpoint answered {status}: {reply}")
             predicted[chunk] = [p["label"] for p in reply["predictions"]]
+        if after_day:
+            after_day(day)
     return traffic.assign(predicted=predicted.astype(int))
 
 
@@ -105,3 +110,87 @@ def collected_days(sink: str | Path, images: int, timeout: float = 60) -> dict[i
         int(day): np.stack(rows["pixels"].to_numpy()).reshape(-1, 28, 28, 1).astype(np.float32)
         for day, rows in replayed.groupby(days, sort=True)
     }
+
+
+# The NovelInputs rule of production/observability/alerts.yml, evaluated here per day.
+NOVEL_ALERT_SHARE = 0.03
+NOVEL_ALERT_MIN_IMAGES = 300
+
+
+class ServiceMetricsByDay:
+    """The endpoint's own metrics page, read after each replayed day as Prometheus would
+    scrape it, and turned into each day's figures: what the dashboard's panels show."""
+
+    def __init__(self, endpoint: LocalEndpoint):
+        self.endpoint = endpoint
+        self.before = self._read()  # what the endpoint counted before the first day
+        self.pages: dict[int, dict[tuple[str, tuple], float]] = {}
+
+    def scrape(self, day: int) -> None:
+        self.pages[day] = self._read()
+
+    def _read(self) -> dict[tuple[str, tuple], float]:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        families = text_string_to_metric_families(self.endpoint.metrics())
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in families
+            for sample in family.samples
+        }
+
+    def _daily(self, name: str, **labels) -> pd.Series:
+        """Each day's increase of one counter."""
+        key = (name, tuple(sorted(labels.items())))
+        totals = pd.Series({day: page.get(key, 0.0) for day, page in self.pages.items()})
+        return totals.diff().fillna(totals - self.before.get(key, 0.0)).rename_axis("day")
+
+    def table(self) -> pd.DataFrame:
+        """Per day: requests by status class, images, images flagged novel (and their share,
+        and whether the NovelInputs alert fires), and the 99th percentile of run()."""
+        table = pd.DataFrame({
+            status: self._daily("score_requests_total", status=status)
+            for status in ("2xx", "4xx", "5xx")
+        })  # fmt: skip
+        table["images"] = self._daily("score_images_per_request_sum")
+        table["novel"] = self._daily("score_novel_total")
+        table["novel_share"] = table["novel"] / table["images"]
+        table["novel_alert"] = (table["novel_share"] > NOVEL_ALERT_SHARE) & (
+            table["images"] >= NOVEL_ALERT_MIN_IMAGES
+        )
+        table["p99_ms"] = self.latency_quantile(0.99) * 1000
+        return table
+
+    def labels(self) -> pd.DataFrame:
+        """Per day, the share of images predicted as each label."""
+        names = sorted({dict(key)["label"] for page in self.pages.values() for name, key in page
+                        if name == "score_predicted_total"})  # fmt: skip
+        counts = pd.DataFrame({n: self._daily("score_predicted_total", label=n) for n in names})
+        return counts.div(counts.sum(axis=1), axis=0)
+
+    def latency_quantile(self, q: float) -> pd.Series:
+        """Each day's ``q`` quantile of run()'s latency from the histogram's buckets,
+        interpolated within a bucket as Prometheus's ``histogram_quantile`` does."""
+        bounds = sorted(
+            {dict(key)["le"] for page in self.pages.values() for name, key in page
+             if name == "score_latency_seconds_bucket"},
+            key=float,
+        )  # fmt: skip
+        counts = pd.DataFrame({
+            float(bound): self._daily("score_latency_seconds_bucket", le=bound) for bound in bounds
+        })  # fmt: skip
+        return counts.apply(lambda day: _histogram_quantile(q, day), axis=1)
+
+
+def _histogram_quantile(q: float, cumulative: pd.Series) -> float:
+    total = cumulative.iloc[-1]
+    if total <= 0:
+        return np.nan
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, count in cumulative.items():
+        if count >= rank:
+            if bound == np.inf:
+                return lower  # beyond the last finite bucket: its bound, as Prometheus says
+            return lower + (bound - lower) * (rank - below) / (count - below)
+        lower, below = bound, count
+    return lower

@@ -1,4 +1,5 @@
-"""Monitoring plots: the drift timeline and the detectors' power curves."""
+"""Monitoring plots: the drift timeline, the detectors' power curves, and the endpoint's
+service metrics day by day (the dashboard's panels)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,44 @@ def plot_timeline(table: pd.DataFrame, monitor: DriftMonitor, onset: int | None 
         if onset is not None:
             ax.axvspan(onset - 0.5, days.max() + 0.5, color="tab:red", alpha=0.08)
         ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_service_metrics(
+    table: pd.DataFrame, labels: pd.DataFrame, expected_rate: float, onset: int | None = None
+):
+    """The Grafana dashboard's panels, one point per replayed day: requests by status,
+    p99 of run(), the share of images flagged novel against its calibrated rate and the
+    NovelInputs alert's threshold (alerting days marked), and the predicted label mix."""
+    from production.monitoring import NOVEL_ALERT_SHARE
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6), sharex=True)
+    days = table.index.to_numpy()
+    below = np.zeros(len(days))
+    for status in ("2xx", "4xx", "5xx"):
+        axes[0, 0].bar(days, table[status], bottom=below, label=status)
+        below += table[status].to_numpy()
+    axes[0, 0].set(title="Requests by status", ylabel="requests a day")
+    axes[0, 0].legend(fontsize=7)
+    axes[0, 1].plot(days, table["p99_ms"], marker="o")
+    axes[0, 1].set(title="run() latency, p99", ylabel="ms", ylim=(0, None))
+    novel = axes[1, 0]
+    novel.plot(days, 100 * table["novel_share"], marker="o", label="flagged novel")
+    alerts = table[table["novel_alert"]]
+    novel.scatter(alerts.index, 100 * alerts["novel_share"], color="tab:red", zorder=3,
+                  s=60, label="NovelInputs alert")  # fmt: skip
+    novel.axhline(100 * expected_rate, color="gray", linestyle=":", label="calibrated")
+    novel.axhline(100 * NOVEL_ALERT_SHARE, color="black", linestyle="--", label="alert above")
+    novel.set(title="Images flagged novel", xlabel="day", ylabel="%", ylim=(0, None))
+    novel.legend(fontsize=7)
+    (100 * labels).plot.area(ax=axes[1, 1], legend=False, linewidth=0)
+    axes[1, 1].set(title="Predicted label mix", xlabel="day", ylabel="%", ylim=(0, 100))
+    axes[1, 1].legend(fontsize=6, ncol=5, loc="lower left")
+    for ax in axes.flat:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if onset is not None:
+            ax.axvspan(onset - 0.5, days.max() + 0.5, color="tab:red", alpha=0.08)
     fig.tight_layout()
     return fig
 

@@ -6,7 +6,9 @@ the reply; the server turns them into the endpoint's OpenAPI description (/swagg
 
 Request:  {"data": [image, ...]}  where an image is nested lists of pixel values (H x W or
           H x W x C, any size up to the limit, 0-255 or 0-1) or a base64 PNG/JPEG string.
-Reply:    {"predictions": [{"label": "7", "confidence": 0.99, "probabilities": [...]}, ...]}
+Reply:    {"predictions": [{"label": "7", "confidence": 0.99, "probabilities": [...],
+                          "novelty": 3.2, "novel": false}, ...]}
+          ("novel": the image is unlike the training digits; about 1 % of clean ones are)
 A request the script cannot score gets a 4xx with the reason, one whose scoring runs past
 SCORE_TIMEOUT_S (10 s) a 503 with the reason; any other 5xx means a bug.
 """
@@ -31,7 +33,17 @@ scorer: Scorer | None = None
 collector: ModelDataCollector | None = None
 
 SAMPLE_IMAGE = [[0] * 28 for _ in range(28)]
-SAMPLE_REPLY = {"predictions": [{"label": "7", "confidence": 0.98, "probabilities": [0.1] * 10}]}
+SAMPLE_REPLY = {
+    "predictions": [
+        {
+            "label": "7",
+            "confidence": 0.98,
+            "probabilities": [0.1] * 10,
+            "novelty": 3.2,
+            "novel": False,
+        }
+    ]
+}
 
 
 class AnyJsonList(StandardPythonParameterType):
@@ -53,7 +65,8 @@ def init() -> None:
     # What is loaded now (130,000 objects) lives as long as the worker. Frozen, it is out of
     # the garbage collector's full passes, which otherwise stall a request for about 80 ms.
     gc.freeze()
-    log.info("model loaded; classes %s", scorer.class_names)
+    novelty = "on" if scorer.novelty else "off"
+    log.info("model loaded; classes %s; novelty score %s", scorer.class_names, novelty)
 
 
 @input_schema("data", AnyJsonList([SAMPLE_IMAGE]))
@@ -73,5 +86,6 @@ def run(data, request_headers=None):
     reply = scored.reply()  # built once: for the client, the collector and the metrics
     collector.collect(scored, reply, headers.get("x-request-id"))
     labels = [prediction["label"] for prediction in reply["predictions"]]
-    metrics.record(200, time.perf_counter() - started, labels)
+    novel = sum(prediction.get("novel", False) for prediction in reply["predictions"])
+    metrics.record(200, time.perf_counter() - started, labels, novel)
     return reply

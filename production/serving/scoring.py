@@ -24,12 +24,15 @@ import onnxruntime
 from PIL import Image, UnidentifiedImageError
 
 from data_science.preprocessing import ImageInputError, to_model_input
+from production.serving.novelty import NOVELTY_FILE, NoveltyDetector
 
 MAX_BATCH = int(os.environ.get("SCORE_MAX_BATCH", "256"))
 MAX_BODY_BYTES = int(os.environ.get("SCORE_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
 MAX_IMAGE_SIDE = int(os.environ.get("SCORE_MAX_IMAGE_SIDE", "1024"))
 # A model run longer than this is stopped and answered 503 (the worker stays usable).
 SCORE_TIMEOUT_S = float(os.environ.get("SCORE_TIMEOUT_S", "10"))
+# The novelty score per image (when the bundle carries its detector); "0" turns it off.
+SCORE_NOVELTY = os.environ.get("SCORE_NOVELTY", "1") != "0"
 MODEL_FILE = "model.onnx"
 LABELS_FILE = "labels.json"
 
@@ -112,19 +115,25 @@ class Scored:
     model_input: np.ndarray  # (N, 28, 28, 1), after the shared preprocessing
     probabilities: np.ndarray  # (N, classes)
     class_names: list[str]
+    novelty: np.ndarray | None = None  # (N,) scores, when the detector is on
+    novelty_threshold: float = np.inf
 
     def reply(self) -> dict:
-        """Per image: the label, its confidence and the probabilities of every class."""
-        return {
-            "predictions": [
-                {
-                    "label": self.class_names[int(row.argmax())],
-                    "confidence": round(float(row.max()), 6),
-                    "probabilities": [round(float(p), 6) for p in row],
-                }
-                for row in self.probabilities
-            ]
-        }
+        """Per image: the label, its confidence and the probabilities of every class; with
+        the detector on, its novelty score and whether that makes it novel."""
+        predictions = [
+            {
+                "label": self.class_names[int(row.argmax())],
+                "confidence": round(float(row.max()), 6),
+                "probabilities": [round(float(p), 6) for p in row],
+            }
+            for row in self.probabilities
+        ]
+        if self.novelty is not None:
+            for prediction, score in zip(predictions, self.novelty.tolist(), strict=True):
+                prediction["novelty"] = round(score, 3)
+                prediction["novel"] = score > self.novelty_threshold
+        return {"predictions": predictions}
 
 
 class Deadline:
@@ -139,12 +148,12 @@ class Deadline:
         self._lock = threading.Lock()
         threading.Thread(target=self._watch, name="score-deadline", daemon=True).start()
 
-    def run(self, session: onnxruntime.InferenceSession, feed: dict) -> np.ndarray:
+    def run(self, session: onnxruntime.InferenceSession, feed: dict) -> list[np.ndarray]:
         options = onnxruntime.RunOptions()
         with self._lock:
             self._runs[id(options)] = (time.monotonic() + self.seconds, options)
         try:
-            return session.run(None, feed, options)[0]
+            return session.run(None, feed, options)
         except onnxruntime.capi.onnxruntime_pybind11_state.Fail:
             if options.terminate:
                 raise ScoringError(
@@ -170,10 +179,12 @@ class Deadline:
 
 @dataclass
 class Scorer:
-    """An ONNX model and its class names, answering batches of raw images."""
+    """An ONNX model, its class names and novelty detector, answering batches of raw
+    images."""
 
     session: onnxruntime.InferenceSession
     class_names: list[str]
+    novelty: NoveltyDetector | None = None
     deadline: Deadline = field(default_factory=lambda: Deadline(SCORE_TIMEOUT_S))
 
     @classmethod
@@ -187,9 +198,12 @@ class Scorer:
         session = onnxruntime.InferenceSession(
             str(found[0]), options, providers=["CPUExecutionProvider"]
         )
-        return cls(session, json.loads(found[0].with_name(LABELS_FILE).read_text()))
+        detector = found[0].with_name(NOVELTY_FILE)
+        novelty = NoveltyDetector.load(detector) if SCORE_NOVELTY and detector.is_file() else None
+        return cls(session, json.loads(found[0].with_name(LABELS_FILE).read_text()), novelty)
 
-    def probabilities(self, model_input: np.ndarray) -> np.ndarray:
+    def outputs(self, model_input: np.ndarray) -> list[np.ndarray]:
+        """The model's outputs: probabilities, then (models that have them) features."""
         feed = {self.session.get_inputs()[0].name: model_input}
         return self.deadline.run(self.session, feed)
 
@@ -200,4 +214,8 @@ class Scorer:
             model_input = to_model_input(images)
         except ImageInputError as error:
             raise ScoringError(str(error)) from None
-        return Scored(model_input, self.probabilities(model_input), self.class_names)
+        probabilities, *features = self.outputs(model_input)
+        if self.novelty is None or not features:
+            return Scored(model_input, probabilities, self.class_names)
+        novelty = self.novelty.scores(features[0], probabilities)
+        return Scored(model_input, probabilities, self.class_names, novelty, self.novelty.threshold)

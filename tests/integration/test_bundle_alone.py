@@ -63,6 +63,7 @@ def test_the_bundle_code_names_no_training_stack(small_bundle):
         "production/serving/__init__.py",
         "production/serving/collect.py",
         "production/serving/metrics.py",
+        "production/serving/novelty.py",
         "production/serving/scoring.py",
         "score.py",
     ]

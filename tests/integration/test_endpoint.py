@@ -22,6 +22,7 @@ from data_science.preprocessing import to_model_input
 from production import quantize
 from production.bundle import baseline_bundle, build_bundle, export_onnx
 from production.endpoint import LocalEndpoint, served_model_dir, served_model_info
+from production.foreign import embedded_digits
 from production.load import compare_servers
 from production.monitoring import wait_for_collected
 
@@ -267,3 +268,27 @@ def test_scoring_past_its_timeout_is_a_503_and_the_worker_goes_on(endpoint, monk
         status, reply = server.post({"data": digits.tolist()}, timeout=60)
         assert status == 503 and "took longer than 0.05 s" in reply["error"], reply
         assert server.post({"data": digits[:1].tolist()})[0] == 200  # same worker, still usable
+
+
+def flagged_share(endpoint, images: np.ndarray) -> float:
+    batches = range(0, len(images), MAX_BATCH)
+    replies = [endpoint.post({"data": images[i : i + MAX_BATCH].tolist()}) for i in batches]
+    assert all(status == 200 for status, _ in replies)
+    return float(np.mean([p["novel"] for _, reply in replies for p in reply["predictions"]]))
+
+
+def test_novel_inputs_are_flagged_over_http(endpoint, full_mnist_dir):
+    """Clean digits the model never saw are flagged at about the calibrated rate (1 %);
+    real Devanagari handwriting far more often. (The session's model is small, trained on
+    600 digits for 2 epochs: a champion separates the two better, see notebook 06.)"""
+    from scipy.stats import binomtest
+
+    calibrated = served_model_info(endpoint.bundle)["novelty"]["expected_rate"]
+    clean = flagged_share(endpoint, load_mnist("full", data_dir=full_mnist_dir).x_test[:2000])
+    foreign = embedded_digits("devanagari").images
+    devanagari = flagged_share(endpoint, foreign)
+    print(f"flagged: clean {clean:.1%}, Devanagari {devanagari:.1%} (calibrated {calibrated:.0%})")
+    assert clean <= 3 * calibrated
+    flagged = round(devanagari * len(foreign))
+    assert binomtest(flagged, len(foreign), calibrated, alternative="greater").pvalue < 1e-9
+    assert devanagari >= 3 * clean

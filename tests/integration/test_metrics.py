@@ -5,6 +5,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from data_science.mnist import load_mnist
 from production.endpoint import EndpointError, LocalEndpoint
+from production.foreign import embedded_digits
 
 pytestmark = pytest.mark.integration
 
@@ -20,25 +21,29 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 def test_every_request_and_image_is_counted_once_across_workers(small_bundle):
     digits = load_mnist("sample").x_test
+    foreign = embedded_digits("devanagari").images[::100]  # 30, some flagged as novel
     with LocalEndpoint(small_bundle, workers=2, metrics_port=0) as endpoint:
         before = samples(endpoint.metrics())  # the start-up check's request is one already
-        statuses = [endpoint.post({"data": digits[i : i + 1].tolist()})[0] for i in range(12)]
-        statuses += [endpoint.post({"data": digits[:4].tolist()})[0] for _ in range(3)]
-        statuses += [endpoint.post({"data": []})[0] for _ in range(5)]
+        posts = [endpoint.post({"data": digits[i : i + 1].tolist()}) for i in range(12)]
+        posts += [endpoint.post({"data": digits[:4].tolist()}) for _ in range(3)]
+        posts += [endpoint.post({"data": foreign.tolist()})]
+        posts += [endpoint.post({"data": []}) for _ in range(5)]
         after = samples(endpoint.metrics())
-    assert statuses == [200] * 15 + [400] * 5
+    assert [status for status, _ in posts] == [200] * 16 + [400] * 5
+    novel = sum(p["novel"] for status, reply in posts[:16] for p in reply["predictions"])
 
     def added(name: str, **labels) -> float:
         key = (name, tuple(sorted(labels.items())))
         return after.get(key, 0) - before.get(key, 0)
 
-    assert added("score_requests_total", status="2xx") == 15
+    assert added("score_requests_total", status="2xx") == 16
     assert added("score_requests_total", status="4xx") == 5
-    assert added("score_latency_seconds_count") == 20
-    assert added("score_images_per_request_count") == 15
-    assert added("score_images_per_request_sum") == 12 + 3 * 4
+    assert added("score_latency_seconds_count") == 21
+    assert added("score_images_per_request_count") == 16
+    assert added("score_images_per_request_sum") == 12 + 3 * 4 + 30
     labels = {dict(key)["label"] for name, key in after if name == "score_predicted_total"}
-    assert sum(added("score_predicted_total", label=label) for label in labels) == 24
+    assert sum(added("score_predicted_total", label=label) for label in labels) == 54
+    assert added("score_novel_total") == novel
 
 
 def test_an_endpoint_started_without_metrics_says_so(small_bundle):

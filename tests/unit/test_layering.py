@@ -71,6 +71,7 @@ def test_served_code_imports_only_itself_the_standard_library_and_the_serving_pa
     assert kit <= {
         "production.serving",  # from production.serving import metrics
         "production.serving.collect",
+        "production.serving.novelty",
         "production.serving.scoring",
         "data_science.preprocessing",
     }
