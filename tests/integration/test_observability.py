@@ -71,3 +71,12 @@ def test_every_query_names_a_metric_the_endpoint_exports():
         for name in re.findall(r"\bscore_\w+", query)
     }
     assert named and named <= exported, named - exported
+
+
+def test_the_notebooks_novel_alert_is_the_shipped_rule():
+    """Notebook 06 evaluates NovelInputs per day with production.monitoring's constants."""
+    from production.monitoring import NOVEL_ALERT_MIN_IMAGES, NOVEL_ALERT_SHARE
+
+    rules = yaml.safe_load((OBSERVABILITY / "alerts.yml").read_text())["groups"][0]["rules"]
+    (expr,) = [rule["expr"] for rule in rules if rule["alert"] == "NovelInputs"]
+    assert f"> {NOVEL_ALERT_SHARE}" in expr and f">= {NOVEL_ALERT_MIN_IMAGES}" in expr

@@ -6,8 +6,17 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 
-from production.monitoring import collected_days, read_collected, request_images, wait_for_collected
+from production.monitoring import (
+    ServiceMetricsByDay,
+    collected_days,
+    read_collected,
+    request_images,
+    wait_for_collected,
+)
+from production.serving import metrics
 from production.serving.collect import JsonLinesSink
 
 
@@ -60,3 +69,49 @@ def test_requests_take_their_image_from_the_named_pool():
     traffic = pd.DataFrame({"source": ["foreign", "clean", "clean"], "index": [1, 0, 2]})
     clean, foreign = np.arange(3)[:, None], np.arange(10, 12)[:, None]
     assert [int(x[0]) for x in request_images(traffic, clean, foreign)] == [11, 0, 2]
+
+
+class MetricsPage:
+    """Stands in for the endpoint's metrics page: score.py's own metrics, rendered by
+    prometheus-client as the endpoint renders them."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        for metric in vars(metrics).values():
+            if isinstance(metric, MetricWrapperBase):
+                self.registry.register(metric)
+
+    def metrics(self) -> str:
+        return generate_latest(self.registry).decode()
+
+
+def test_each_day_gets_its_own_counts_latency_novel_share_and_alert():
+    page = MetricsPage()
+    metrics.record(200, 0.001, ["7"])  # before the first day: not one of its requests
+    days = ServiceMetricsByDay(page)
+    for _ in range(300):  # day 0: 300 single images, 1.5 ms each, none novel
+        metrics.record(200, 0.0015, ["1"])
+    days.scrape(0)
+    metrics.record(400, 0.0001)
+    for _ in range(100):  # day 1: 100 requests of 3 images, 3 ms each, 2 of 3 novel
+        metrics.record(200, 0.003, ["2", "3", "2"], novel=2)
+    days.scrape(1)
+    table = days.table()
+    assert table[["2xx", "4xx", "5xx", "images", "novel"]].values.tolist() == [
+        [300, 0, 0, 300, 0],
+        [100, 1, 0, 300, 200],
+    ]
+    assert table["novel_alert"].tolist() == [False, True]
+    # histogram_quantile's interpolation: day 0 within (1, 2] ms, day 1 within (2, 5] ms
+    assert table["p99_ms"].tolist() == pytest.approx([1 + 0.99, 2 + 3 * (0.99 * 101 - 1) / 100])
+    mix = days.labels().loc[1]
+    assert mix.to_dict() == pytest.approx({"1": 0, "2": 2 / 3, "3": 1 / 3, "7": 0})
+
+
+def test_too_few_images_never_alert_however_many_are_novel():
+    page = MetricsPage()
+    days = ServiceMetricsByDay(page)
+    for _ in range(299):
+        metrics.record(200, 0.001, ["4"], novel=1)
+    days.scrape(0)
+    assert days.table()["novel_alert"].tolist() == [False]
