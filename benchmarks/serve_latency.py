@@ -2,7 +2,8 @@
 
     python benchmarks/serve_latency.py [--requests 1500] [--rounds 15] [--model URI --run-dir RUN]
 
-Serves the bundle (one gunicorn worker on 127.0.0.1) and, in the same run, a trivial
+Serves the bundle (one gunicorn worker on 127.0.0.1), the same bundle with its novelty
+score off (SCORE_NOVELTY=0: what the score costs), and, in the same run, a trivial
 score.py whose run() only counts the images, as the peer: same server, same schema, same
 client. The loads alternate between the two in rounds, so that a slow spell of the machine
 falls on both. Prints start-to-first-response, req/s, p50 and p99 for single images and for
@@ -35,8 +36,17 @@ from production.endpoint import LocalEndpoint, served_model_info
 from production.load import sequential_load
 
 
-def serve(bundle: Path, label: str) -> LocalEndpoint:
-    endpoint = LocalEndpoint(bundle, workers=1).start()
+def serve(bundle: Path, label: str, **environment: str) -> LocalEndpoint:
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)  # the server's environment is this process's
+    try:
+        endpoint = LocalEndpoint(bundle, workers=1).start()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
     print(f"{label}: ready in {endpoint.startup_seconds:.2f} s")
     return endpoint
 
@@ -89,19 +99,21 @@ def cpus_awake() -> Iterator[bool]:
 
 
 def measure(endpoints: dict[str, LocalEndpoint], requests: int, rounds: int) -> None:
-    """Run the interleaved loads and print each server's figures and the ratio per load."""
+    """Run the interleaved loads and print each server's figures and its throughput ratio
+    to the peer (the last server) per load."""
     figures = interleaved(endpoints, requests, rounds)
-    ours, theirs = endpoints
+    *ours, peer = endpoints
     for kind in ("single", "batch64"):
         for name in endpoints:
-            print(f"  {name:22s} {kind:8s} {summary(figures[name, kind])}  (median of rounds)")
-        pairs = zip(figures[ours, kind], figures[theirs, kind], strict=True)
-        ratios = [a["req/s"] / b["req/s"] for a, b in pairs]
-        each = ", ".join(f"{ratio:.0%}" for ratio in ratios)
-        print(
-            f"  {kind}: throughput {statistics.median(ratios):.0%} of the trivial peer's "
-            f"(median of {rounds} rounds: {each})"
-        )
+            print(f"  {name:26s} {kind:8s} {summary(figures[name, kind])}  (median of rounds)")
+        for name in ours:
+            pairs = zip(figures[name, kind], figures[peer, kind], strict=True)
+            ratios = [a["req/s"] / b["req/s"] for a, b in pairs]
+            each = ", ".join(f"{ratio:.0%}" for ratio in ratios)
+            print(
+                f"  {kind}, {name}: throughput {statistics.median(ratios):.0%} of the trivial "
+                f"peer's (median of {rounds} rounds: {each})"
+            )
 
 
 def main() -> None:
@@ -124,6 +136,8 @@ def main() -> None:
         print(f"served model: {served_model_info(bundle)['quantization']['reason']}")
         peer = baseline_bundle(bundle, Path(scratch) / "trivial")
         endpoints = {"score.py (bundle)": serve(bundle, "score.py (bundle)")}
+        off = "score.py, novelty off"
+        endpoints[off] = serve(bundle, off, SCORE_NOVELTY="0")
         endpoints["trivial run() (peer)"] = serve(peer, "trivial run() (peer)")
         try:
             print("as the machine is:")
