@@ -34,6 +34,7 @@ AZ_COMMANDS = {  # loader -> the az ml command that creates the same asset
     "load_online_deployment": "az ml online-deployment create",
     "load_batch_endpoint": "az ml batch-endpoint create",
     "load_batch_deployment": "az ml batch-deployment create",
+    "load_schedule": "az ml schedule create",
 }
 CLIENT_OPERATIONS = {  # loader -> (MLClient attribute, method)
     "load_model": ("models", "create_or_update"),
@@ -45,6 +46,7 @@ CLIENT_OPERATIONS = {  # loader -> (MLClient attribute, method)
     "load_online_deployment": ("online_deployments", "begin_create_or_update"),
     "load_batch_endpoint": ("batch_endpoints", "begin_create_or_update"),
     "load_batch_deployment": ("batch_deployments", "begin_create_or_update"),
+    "load_schedule": ("schedules", "begin_create_or_update"),
 }
 
 

@@ -1,5 +1,6 @@
 """A managed online endpoint for the bundle: its endpoint, model and deployment YAML, the
-serving environment's conda file pinned to the versions installed here, and the names.
+serving environment's conda file pinned to the versions installed here, and the names; the
+same deployment on an attached Kubernetes cluster, and a daily model monitor.
 
 Endpoint names are unique per Azure region, across every subscription: each carries a
 suffix, set in one place (``endpoint_suffix``). ``cloud`` writes its batch endpoint with
@@ -22,6 +23,13 @@ SUFFIX_VARIABLE = "AZUREML_ENDPOINT_SUFFIX"
 WORKSPACE_VARIABLES = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 # What names carry when neither is set: valid, but refused by `python -m cloud submit`.
 PLACEHOLDER_SUFFIX = "000000"
+# The Azure Arc-enabled or AKS cluster attached to the workspace (az ml compute attach).
+KUBERNETES_COMPUTE = "k8s-cluster"
+# The instance type every attached cluster has; others are the cluster's own InstanceType
+# resources (kubectl get instancetype), not Azure ML assets.
+KUBERNETES_INSTANCE_TYPE = "defaultinstancetype"
+# Model monitoring runs on serverless Spark; the smallest size it supports, the current runtime.
+MONITOR_COMPUTE = {"instance_type": "standard_e4s_v3", "runtime_version": "3.4"}
 SERVED_CODE = (  # the bundle's code: score.py's package and what it imports, from ROOT
     "production/__init__.py",
     "production/serving",
@@ -145,12 +153,99 @@ def deployment_spec(
     }
 
 
+def kubernetes_endpoint_name(endpoint: str) -> str:
+    """The managed ``endpoint``'s name with ``-k8s`` before its suffix (``endpoint_suffix``):
+    ``digits-endpoint-k8s-123456``. Endpoint names are unique per region, so both endpoints
+    can exist at once; the suffix stays last, where the uniqueness rule looks for it."""
+    return endpoint_name(f"{endpoint.removesuffix(f'-{endpoint_suffix()}')}-k8s")
+
+
+def kubernetes_endpoint_spec(endpoint: str) -> dict[str, Any]:
+    """``endpoint_spec`` on the attached cluster (``compute`` is what makes an online
+    endpoint a Kubernetes one); no traffic at creation, as for the managed endpoint."""
+    return {
+        **endpoint_spec(endpoint),
+        "$schema": schema("kubernetesOnlineEndpoint"),
+        "compute": f"azureml:{KUBERNETES_COMPUTE}",
+    }
+
+
+def kubernetes_deployment_spec(
+    endpoint: str, deployment: str, instance_type: str, count: int, model: str
+) -> dict[str, Any]:
+    """``deployment_spec`` on the attached cluster, serving as the managed deployment on
+    ``instance_type`` does (same workers, concurrency, probes, collector), on ``count`` pods
+    (``scale_settings.type: default``; Kubernetes would otherwise autoscale).
+
+    ``type: kubernetes`` is what loads it as a Kubernetes deployment. Without a
+    ``resources`` section the pods get the instance type's CPU and memory: on a cluster
+    whose default gives fewer cores than ``WORKER_COUNT``, define an instance type of that
+    size and name it in ``KUBERNETES_INSTANCE_TYPE``.
+    """
+    return {
+        **deployment_spec(endpoint, deployment, instance_type, count, model),
+        "$schema": schema("kubernetesOnlineDeployment"),
+        "instance_type": KUBERNETES_INSTANCE_TYPE,
+        "type": "kubernetes",
+        "scale_settings": {"type": "default"},
+    }
+
+
+def monitor_spec(endpoint: str, deployment: str) -> dict[str, Any]:
+    """A daily model monitor of the deployment: prediction drift of its outputs and data
+    quality of its inputs, with the thresholds out-of-box monitoring sets; alerts go to
+    whoever creates it.
+
+    Neither signal names its data, so ``az ml schedule create`` fills in the collections
+    the deployment's data collector gathers (``model_outputs``, ``model_inputs``): the last
+    day as production data, the same collection's earlier days as reference. No data asset
+    to register; comparing with the training or validation set instead would need that set
+    registered as an MLTable asset.
+    """
+    quality = {"null_value_rate": 0.0, "data_type_error_rate": 0.0, "out_of_bounds_rate": 0.0}
+    return {
+        "$schema": schema("monitorSchedule"),
+        "name": f"{endpoint}-{deployment}-monitor",
+        "description": f"Drift and data quality of {endpoint}/{deployment} in production",
+        "trigger": {
+            "type": "recurrence",
+            "frequency": "day",
+            "interval": 1,
+            "schedule": {"hours": 3, "minutes": 15},
+        },
+        "create_monitor": {
+            "compute": dict(MONITOR_COMPUTE),
+            "monitoring_target": {
+                "ml_task": "classification",
+                "endpoint_deployment_id": f"azureml:{endpoint}:{deployment}",
+            },
+            "monitoring_signals": {
+                "prediction_drift": {
+                    "type": "prediction_drift",
+                    "alert_enabled": True,
+                    "metric_thresholds": {
+                        "numerical": {"normalized_wasserstein_distance": 0.1},
+                        "categorical": {"jensen_shannon_distance": 0.1},
+                    },
+                },
+                "data_quality": {
+                    "type": "data_quality",
+                    "features": "all_features",
+                    "alert_enabled": True,
+                    "metric_thresholds": {"numerical": dict(quality), "categorical": dict(quality)},
+                },
+            },
+        },
+    }
+
+
 def write_azureml_files(
     out: Path, info: dict, endpoint: str, deployment: str, instance_type: str, count: int
 ) -> None:
     """The bundle's Azure ML YAML, in the order a deployer creates them: the ONNX model as
-    a registered model (model.yml), the endpoint, the deployment serving that model; and
-    the serving environment's conda file."""
+    a registered model (model.yml), the endpoint, the deployment serving that model, its
+    monitor (monitor.yml); the same endpoint and deployment on an attached Kubernetes
+    cluster (kubernetes-*.yml); and the serving environment's conda file."""
     write_yaml(out / "conda.yml", serving_environment(f"{endpoint}-env"))
     precision = info.get("quantization", {}).get("precision", "float32")
     served = model_spec(
@@ -165,3 +260,8 @@ def write_azureml_files(
     model = f"azureml:{served['name']}:{served['version']}"
     spec = deployment_spec(endpoint, deployment, instance_type, count, model)
     write_yaml(out / "deployment.yml", spec)
+    write_yaml(out / "monitor.yml", monitor_spec(endpoint, deployment))
+    cluster = kubernetes_endpoint_name(endpoint)
+    write_yaml(out / "kubernetes-endpoint.yml", kubernetes_endpoint_spec(cluster))
+    spec = kubernetes_deployment_spec(cluster, deployment, instance_type, count, model)
+    write_yaml(out / "kubernetes-deployment.yml", spec)

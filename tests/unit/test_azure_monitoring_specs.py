@@ -1,0 +1,151 @@
+"""The bundle's model monitor and Kubernetes deployment: valid offline, aimed at the bundle's
+own endpoint, and their broken forms caught in one line each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from azure.ai.ml.entities import (
+    KubernetesOnlineDeployment,
+    KubernetesOnlineEndpoint,
+    MonitorSchedule,
+)
+
+from cloud.submit import CLIENT_OPERATIONS, SubmissionError, az_command, loader_name, submit
+from cloud.validate import ENDPOINT_NAME, LOADERS, UNIQUE_SUFFIX, validate_file, validate_folder
+from production.azureml_yaml import schema_kind
+from production.deployment import (
+    SUFFIX_VARIABLE,
+    WORKSPACE_VARIABLES,
+    endpoint_name,
+    kubernetes_endpoint_name,
+    write_azureml_files,
+)
+
+ENTITIES = {
+    "monitor.yml": MonitorSchedule,
+    "kubernetes-endpoint.yml": KubernetesOnlineEndpoint,
+    "kubernetes-deployment.yml": KubernetesOnlineDeployment,
+}
+
+
+@pytest.fixture
+def bundle(tmp_path, monkeypatch) -> Path:
+    """A bundle's Azure ML files beside its code and model folders; placeholder suffix."""
+    for name in (SUFFIX_VARIABLE, *WORKSPACE_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "score.py").write_text("")
+    (tmp_path / "model").mkdir()
+    info = {"name": "mnist-cnn", "version": "3"}
+    write_azureml_files(tmp_path, info, endpoint_name(), "blue", "Standard_DS3_v2", 2)
+    return tmp_path
+
+
+def read(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def load(path: Path):
+    import azure.ai.ml.entities._load_functions as sdk
+
+    return getattr(sdk, LOADERS[schema_kind(read(path))])(path)
+
+
+def test_the_bundle_validates_clean(bundle):
+    assert [str(problem) for problem in validate_folder(bundle)] == []
+
+
+@pytest.mark.parametrize("file", ENTITIES)
+def test_each_new_file_loads_into_its_entity(file, bundle):
+    assert isinstance(load(bundle / file), ENTITIES[file])
+
+
+def test_the_monitor_watches_the_bundles_deployment(bundle):
+    endpoint, deployment = read(bundle / "endpoint.yml"), read(bundle / "deployment.yml")
+    target = load(bundle / "monitor.yml").create_monitor.monitoring_target
+    assert target.endpoint_deployment_id == f"azureml:{endpoint['name']}:{deployment['name']}"
+    signals = read(bundle / "monitor.yml")["create_monitor"]["monitoring_signals"]
+    assert {signal["type"] for signal in signals.values()} == {"prediction_drift", "data_quality"}
+
+
+def test_the_kubernetes_deployment_serves_like_the_managed_one(bundle):
+    managed = read(bundle / "deployment.yml")
+    cluster = read(bundle / "kubernetes-deployment.yml")
+    assert cluster["endpoint_name"] == read(bundle / "kubernetes-endpoint.yml")["name"]
+    for key in ("model", "code_configuration", "environment", "request_settings"):
+        assert cluster[key] == managed[key], key
+    for key in ("liveness_probe", "readiness_probe", "environment_variables", "instance_count"):
+        assert cluster[key] == managed[key], key
+
+
+@pytest.mark.parametrize("suffix", ["000000", "jd2026", "abcdef123456"])  # 12: the longest
+def test_the_kubernetes_endpoint_name_keeps_the_rules(suffix, monkeypatch):
+    monkeypatch.setenv(SUFFIX_VARIABLE, suffix)
+    managed = endpoint_name()
+    name = kubernetes_endpoint_name(managed)
+    assert name != managed
+    assert name.endswith(f"-{suffix}")
+    assert ENDPOINT_NAME.fullmatch(name) and UNIQUE_SUFFIX.fullmatch(name)
+
+
+def test_the_new_files_submit_with_their_commands(bundle):
+    assert az_command(bundle / "monitor.yml").startswith("az ml schedule create -f ")
+    assert CLIENT_OPERATIONS[loader_name(bundle / "monitor.yml")] == (
+        "schedules",
+        "begin_create_or_update",
+    )
+    with pytest.raises(SubmissionError, match="ends with the placeholder suffix"):
+        submit(bundle / "kubernetes-endpoint.yml")
+
+
+def set_key(spec: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        spec = spec[part]
+    spec[last] = value
+
+
+BROKEN = {  # name: (file, dotted key, value, the key the one problem line names)
+    "traffic at creation": ("kubernetes-endpoint.yml", "traffic", {"blue": 100}, "traffic"),
+    "workers differ from concurrency": (
+        "kubernetes-deployment.yml",
+        "environment_variables.WORKER_COUNT",
+        "1",
+        "environment_variables.WORKER_COUNT",
+    ),
+    "no uniqueness suffix": ("kubernetes-endpoint.yml", "name", "digits-endpoint-k8s", "name"),
+    "unpinned image": (
+        "kubernetes-deployment.yml",
+        "environment.image",
+        "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest",
+        "environment.image",
+    ),
+    "no instances": ("kubernetes-deployment.yml", "instance_count", 0, "instance_count"),
+    "unknown signal type": (
+        "monitor.yml",
+        "create_monitor.monitoring_signals.prediction_drift.type",
+        "prediction_drfit",
+        "create_monitor.monitoring_signals.prediction_drift.type",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_broken_spec_is_caught_in_one_line(case, bundle):
+    file, key, value, named = BROKEN[case]
+    spec = read(bundle / file)
+    set_key(spec, key, value)
+    (bundle / file).write_text(yaml.safe_dump(spec, sort_keys=False))
+    problems = [str(problem) for problem in validate_file(bundle / file)]
+    assert len(problems) == 1 and problems[0].startswith(f"{file}: {named}: "), problems
+
+
+def test_an_autoscaled_kubernetes_deployment_needs_no_instance_count(bundle):
+    spec = read(bundle / "kubernetes-deployment.yml")
+    del spec["instance_count"]
+    spec["scale_settings"] = {"type": "target_utilization", "min_instances": 1}
+    (bundle / "kubernetes-deployment.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert validate_file(bundle / "kubernetes-deployment.yml") == []
