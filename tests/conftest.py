@@ -148,25 +148,45 @@ def no_inherited_tracking_uri(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
+@pytest.fixture(scope="session")
+def bundle_specs():
+    """``write(folder, count=1)``: a bundle's Azure ML YAML (model, endpoint, deployment,
+    monitor, the Kubernetes variant, conda file) beside its code and model folders, for a
+    deployment of ``count`` instances; names carry the placeholder suffix."""
+    from production.deployment import (
+        SUFFIX_VARIABLE,
+        WORKSPACE_VARIABLES,
+        endpoint_name,
+        write_azureml_files,
+    )
+
+    def write(out: Path, count: int = 1) -> Path:
+        with pytest.MonkeyPatch.context() as patch:
+            for name in (SUFFIX_VARIABLE, *WORKSPACE_VARIABLES):
+                patch.delenv(name, raising=False)
+            (out / "code").mkdir()
+            (out / "code" / "score.py").write_text("")
+            (out / "model").mkdir()
+            info = {"name": "mnist-cnn", "version": "3"}
+            write_azureml_files(out, info, endpoint_name(), "blue", "Standard_DS3_v2", count)
+        return out
+
+    return write
+
+
 @pytest.fixture(scope="module")
-def azureml_folder(tmp_path_factory) -> Path:
-    """Every spec ``python -m cloud generate`` writes, and beside them a bundle's online
-    YAML (model, endpoint, deployment, conda file) with its code and model folders: one
+def azureml_folder(tmp_path_factory, bundle_specs) -> Path:
+    """Every spec ``python -m cloud generate`` writes, and beside them a bundle's: one
     folder that validates clean. Names carry the placeholder suffix."""
     from cloud.generate import generate
-    from production.deployment import endpoint_name, write_azureml_files
+    from production.deployment import SUFFIX_VARIABLE, WORKSPACE_VARIABLES
 
     out = tmp_path_factory.mktemp("azureml")
     with pytest.MonkeyPatch.context() as patch:
-        for name in ("AZUREML_ENDPOINT_SUFFIX", "AZURE_SUBSCRIPTION_ID"):
+        for name in (SUFFIX_VARIABLE, *WORKSPACE_VARIABLES):
             patch.delenv(name, raising=False)
         generate(out)
-        (out / "code").mkdir()
-        (out / "code" / "score.py").write_text("")
-        (out / "model").mkdir()
-        info = {"name": "mnist-cnn", "version": "3"}
-        write_azureml_files(out, info, endpoint_name(), "blue", "Standard_DS3_v2", 1)
-    return out
+    return bundle_specs(out)
 
 
 @pytest.fixture(scope="session")

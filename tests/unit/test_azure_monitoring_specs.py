@@ -21,7 +21,6 @@ from production.deployment import (
     WORKSPACE_VARIABLES,
     endpoint_name,
     kubernetes_endpoint_name,
-    write_azureml_files,
 )
 
 ENTITIES = {
@@ -32,16 +31,12 @@ ENTITIES = {
 
 
 @pytest.fixture
-def bundle(tmp_path, monkeypatch) -> Path:
-    """A bundle's Azure ML files beside its code and model folders; placeholder suffix."""
+def bundle(tmp_path, monkeypatch, bundle_specs) -> Path:
+    """A bundle's Azure ML files (two instances) beside its code and model folders;
+    placeholder suffix, for the whole test."""
     for name in (SUFFIX_VARIABLE, *WORKSPACE_VARIABLES):
         monkeypatch.delenv(name, raising=False)
-    (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "score.py").write_text("")
-    (tmp_path / "model").mkdir()
-    info = {"name": "mnist-cnn", "version": "3"}
-    write_azureml_files(tmp_path, info, endpoint_name(), "blue", "Standard_DS3_v2", 2)
-    return tmp_path
+    return bundle_specs(tmp_path, count=2)
 
 
 def read(path: Path) -> dict:
