@@ -98,7 +98,7 @@ def validate_file(path: Path, created: dict | None = None) -> list[Problem]:
         return [Problem(path.name, "$schema", f"unknown kind {kind!r}")]
     # The kit's own checks first: where both see a key, theirs names the rule.
     created = created_assets(path.parent) if created is None else created
-    problems = extra_problems(path, spec, kind, created) + sdk_problems(path, kind)
+    problems = extra_problems(path, spec, kind, created) + sdk_problems(path, spec, kind)
     return unique(problems)
 
 
@@ -113,7 +113,9 @@ def unique(problems: list[Problem]) -> list[Problem]:
 # --- the SDK's loaders -----------------------------------------------------------------
 
 
-def sdk_problems(path: Path, kind: str) -> list[Problem]:
+def sdk_problems(path: Path, spec: dict, kind: str) -> list[Problem]:
+    """The loader's complaints, the entity's own validation, and the keys the loader
+    accepts but the entity drops."""
     # Every loader lives here; azure.ai.ml re-exports most of them, not the pipeline
     # component batch deployment's (whose schema, unlike load_batch_deployment's, is right).
     import azure.ai.ml.entities._load_functions as sdk
@@ -130,16 +132,46 @@ def sdk_problems(path: Path, kind: str) -> list[Problem]:
             Problem(path.name, key, " ".join(message.split()))
             for key, message in sdk_messages(error)
         ]
+    dropped = [Problem(path.name, key, DROPPED) for key in dropped_keys(spec, entity)]
     validate = getattr(entity, "_validate", None)
     if validate is None:
-        return []
+        return dropped
     try:
         result = validate()
     except NotImplementedError:  # MonitorSchedule inherits one; the SDK never calls it
-        return []
+        return dropped
     if result is None or result.passed:
-        return []
-    return [Problem(path.name, key, message) for key, message in result.error_messages.items()]
+        return dropped
+    errors = result.error_messages.items()
+    return dropped + [Problem(path.name, key, message) for key, message in errors]
+
+
+DROPPED = (
+    "accepted by the SDK's loader but not kept by its entity, so never sent to Azure ML: "
+    "check the key's name and place in the YAML reference"
+)
+
+
+def dropped_keys(spec: dict, entity: Any) -> list[str]:
+    """Keys of the YAML that the loaded entity does not hold: the request the SDK sends is
+    built from the entity, so they never reach the service. (The entity's own dump is the
+    comparison: the REST body itself renames, converts and resolves too much to compare
+    with: names go in the URL, ``5000`` ms becomes ``PT5S``, ``ro_mount`` ReadOnlyMount.)
+    A command job is compared as the job the SDK submits (``_to_job``)."""
+    submitted = entity._to_job() if hasattr(entity, "_to_job") else entity
+    kept = set(key_paths(submitted._to_dict()))
+    return [key for key in key_paths(spec) if key != "$schema" and key not in kept]
+
+
+def key_paths(node: Any, prefix: str = "") -> Iterator[str]:
+    """Every dotted key of a mapping, nested ones included; empty values count as absent."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if value in ({}, [], None):
+                continue
+            key = f"{prefix}.{name}" if prefix else str(name)
+            yield key
+            yield from key_paths(value, key)
 
 
 def sdk_messages(error: Exception | str) -> list[tuple[str, str]]:

@@ -125,6 +125,16 @@ CASES = {  # name: (file, change, a fragment the problem line must contain)
         edit("objective.primary_metric", "val_acc"),
         "objective.primary_metric: 'val_acc' is not logged by the training entry point",
     ),
+    "endpoint key the SDK accepts and drops": (
+        "endpoint.yml",
+        edit("kind", "managed"),
+        "endpoint.yml: kind: accepted by the SDK's loader but not kept by its entity",
+    ),
+    "model key the SDK accepts and drops": (
+        "model.yml",
+        edit("job_name", "train-20261202"),
+        "model.yml: job_name: accepted by the SDK's loader but not kept by its entity",
+    ),
     "grid larger than its budget": (
         "sweep-grid-job.yml",
         edit("limits.max_total_trials", 5),
