@@ -5,8 +5,8 @@
 Serves the bundle (one gunicorn worker on 127.0.0.1), the same bundle with its novelty
 score off (SCORE_NOVELTY=0: what the score costs), and, in the same run, a trivial
 score.py whose run() only counts the images, as the peer: same server, same schema, same
-client. The loads alternate between the two in rounds, so that a slow spell of the machine
-falls on both. Prints start-to-first-response, req/s, p50 and p99 for single images and for
+client. The loads alternate between the three in rounds, so that a slow spell of the
+machine falls on all. Prints start-to-first-response, req/s, p50 and p99 for single images and for
 batches of 64, and the throughput ratio against the peer per round and its median. Without
 --model the default CNN is trained for a few seconds on the embedded sample.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from production.deployment import PLACEHOLDER_SUFFIX, SUFFIX_VARIABLE, WORKSPACE
 
 CONFIG_KEYS = ("subscription_id", "resource_group", "workspace_name")
 SIGN_IN_SECONDS = 20
+PLACEHOLDER_NAME = re.compile(rf"[\w-]+-{PLACEHOLDER_SUFFIX}\b")
 AZ_COMMANDS = {  # loader -> the az ml command that creates the same asset
     "load_model": "az ml model create",
     "load_job": "az ml job create",
@@ -88,15 +90,16 @@ def loader_name(file: Path) -> str:
 
 
 def refuse_placeholder_names(file: Path) -> None:
-    """An endpoint named with the placeholder suffix would collide with everyone else's."""
-    spec = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    for key in ("name", "endpoint_name"):
-        if str(spec.get(key, "")).endswith(f"-{PLACEHOLDER_SUFFIX}"):
-            raise SubmissionError(
-                f"{file}: {key} {spec[key]!r} ends with the placeholder suffix: set "
-                f"{SUFFIX_VARIABLE} (or {', '.join(WORKSPACE_VARIABLES)}) and generate the "
-                "files again, so that the endpoint's name is yours alone"
-            )
+    """An endpoint named with the placeholder suffix, created or referred to (a deployment's
+    endpoint, a monitor's target), would collide with everyone else's."""
+    found = PLACEHOLDER_NAME.search(file.read_text(encoding="utf-8"))
+    if found:
+        raise SubmissionError(
+            f"{file}: {found.group(0)!r} ends with the placeholder suffix: set "
+            f"{SUFFIX_VARIABLE} (or {', '.join(WORKSPACE_VARIABLES)}) and write the files "
+            "again (python -m cloud generate, python -m production bundle), so that the "
+            "endpoint's name is yours alone"
+        )
 
 
 def az_command(file: str | Path) -> str:

@@ -25,6 +25,7 @@ import yaml
 from cloud.assets import CONDA_FILE
 from data_science.search_space import LOGGED_METRICS
 from production.azureml_yaml import schema_kind
+from production.deployment import SUFFIX_RULE
 
 LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
     "model": "load_model",
@@ -49,7 +50,7 @@ BINDING = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
 ENDPOINT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]")
 # Names are unique per region across all subscriptions: the kit's end in -<suffix>, 4 to 12
 # lowercase letters or digits with at least one digit (production.deployment.endpoint_suffix).
-UNIQUE_SUFFIX = re.compile(r".+-(?=[a-z]*[0-9])[a-z0-9]{4,12}")
+UNIQUE_SUFFIX = re.compile(rf".+-{SUFFIX_RULE.pattern}")
 ASSET_REFERENCE = re.compile(r"azureml:(?!//)([\w.-]+?)(?:@latest|:([\w.-]+))?")
 REGISTERS_MODEL = re.compile(r"--model-name\s+([\w.-]+)")  # what a training command registers
 CURATED_PREFIX = "AzureML-"  # Azure's curated environments: azureml:AzureML-…@latest
@@ -443,7 +444,8 @@ def endpoint_name_problems(spec: dict) -> Iterator[tuple[str, str]]:
             "name",
             f"{name!r} has no uniqueness suffix: endpoint names are unique per Azure region "
             "across all subscriptions; end it with -<suffix> (4-12 lowercase letters or "
-            "digits, one digit at least), e.g. set AZUREML_ENDPOINT_SUFFIX and generate again",
+            "digits, one digit at least): set AZUREML_ENDPOINT_SUFFIX and write the files "
+            "again (python -m cloud generate, python -m production bundle)",
         )
 
 

@@ -88,6 +88,13 @@ def compile_for_training(
     return model
 
 
+def with_features(model: keras.Model) -> keras.Model:
+    """The same network answering both its probabilities and its penultimate features (the
+    input of the last layer): what the novelty score and the drift monitor read."""
+    outputs = [model.layers[-1].output, model.layers[-2].output]
+    return keras.Model(model.inputs[0], outputs)
+
+
 def inference_model(model: keras.Model) -> keras.Model:
     """The same network and predictions, lighter to serve: for export to ONNX.
 

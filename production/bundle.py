@@ -29,10 +29,11 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 
-from data_science.mnist import load_mnist
-from data_science.model import inference_model, keras
+from data_science.mnist import DataUnavailableError, load_mnist
+from data_science.model import inference_model, keras, with_features
 from data_science.preprocessing import to_model_input
 from production.deployment import ROOT, SERVED_CODE, endpoint_name, write_azureml_files
+from production.drift import MAX_FITTED, DriftMonitor, ModelView
 from production.endpoint import served_model_info
 from production.quantize import quantize_model
 from production.serving.novelty import NOVELTY_FILE, NoveltyDetector
@@ -44,13 +45,9 @@ def export_onnx(model: keras.Model, path: Path) -> None:
     import tensorflow as tf
     import tf2onnx
 
-    serving = inference_model(model)
-    outputs = [serving.layers[-1].output, serving.layers[-2].output]
-    with_features = keras.Model(serving.inputs, outputs)
+    serving = with_features(inference_model(model))
     spec = (tf.TensorSpec((None, *serving.input_shape[1:]), tf.float32, name="image"),)
-    function = tf.function(
-        lambda images: with_features(images, training=False), input_signature=spec
-    )
+    function = tf.function(lambda images: serving(images, training=False), input_signature=spec)
     tf2onnx.convert.from_function(function, input_signature=spec, output_path=str(path))
 
 
@@ -83,17 +80,15 @@ class NoveltyDigits(NamedTuple):
     source: str
 
 
-def sample_novelty_digits() -> NoveltyDigits:
+def sample_novelty_digits(why: str = "") -> NoveltyDigits:
     sample = load_mnist("sample")
-    return NoveltyDigits(sample.x_train, sample.x_test, "the embedded MNIST sample's split")
+    return NoveltyDigits(sample.x_train, sample.x_test, f"the embedded MNIST sample{why}")
 
 
 def fit_novelty(model: Path, digits: NoveltyDigits, batch: int = 512) -> NoveltyDetector:
     """The detector for the served ONNX model (its own features, int8 or float32), as
     notebook 06 fits its monitor: class means and covariance from up to 20,000 fitted
     digits, the threshold from the unseen ones."""
-    from production.drift import DriftMonitor, ModelView
-
     session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     feed = session.get_inputs()[0].name
 
@@ -103,7 +98,8 @@ def fit_novelty(model: Path, digits: NoveltyDigits, batch: int = 512) -> Novelty
         parts = [session.run(None, {feed: inputs[i : i + batch]}) for i in starts]
         return ModelView(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
-    return DriftMonitor.fit(view(digits.fitted[:20_000]), view(digits.unseen)).novelty_detector()
+    fitted = view(digits.fitted[:MAX_FITTED])
+    return DriftMonitor.fit(fitted, view(digits.unseen)).novelty_detector()
 
 
 def build_bundle(
@@ -142,7 +138,7 @@ def build_bundle(
     info["novelty"] = {
         "threshold": round(detector.threshold, 4),
         "expected_rate": detector.expected_rate,
-        "fitted_on": f"{min(len(digits.fitted), 20_000)} and {len(digits.unseen)} digits, "
+        "fitted_on": f"{min(len(digits.fitted), MAX_FITTED)} and {len(digits.unseen)} digits, "
         f"from {digits.source}",
     }
     classes = class_names or [str(i) for i in range(model.output_shape[-1])]
@@ -264,8 +260,11 @@ def bundle_mlflow_model(model_uri: str, out: str | Path, **options) -> Path:
     if source.uri.startswith("models:/"):  # its run logged what it was trained on
         from data_science.train import logged_config, seen_and_unseen
 
-        split = seen_and_unseen(logged_config(source.uri))
-        digits = NoveltyDigits(split.fitted, split.unseen, f"the training run of {source.uri}")
+        try:
+            split = seen_and_unseen(logged_config(source.uri))
+            digits = NoveltyDigits(split.fitted, split.unseen, f"the training run of {source.uri}")
+        except DataUnavailableError as error:  # e.g. full MNIST, trained in the cloud
+            digits = sample_novelty_digits(f" (the run's own data: {error})")
     return build_bundle(
         model, out, source.class_names, model_info=source.info, novelty_digits=digits, **options
     )

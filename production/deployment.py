@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ SUFFIX_VARIABLE = "AZUREML_ENDPOINT_SUFFIX"
 WORKSPACE_VARIABLES = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 # What names carry when neither is set: valid, but refused by `python -m cloud submit`.
 PLACEHOLDER_SUFFIX = "000000"
+# A suffix: 4 to 12 lowercase letters or digits, one digit at least (a name is unlikely).
+SUFFIX_RULE = re.compile(r"(?=[a-z]*[0-9])[a-z0-9]{4,12}")
 # The Azure Arc-enabled or AKS cluster attached to the workspace (az ml compute attach).
 KUBERNETES_COMPUTE = "k8s-cluster"
 # The instance type every attached cluster has; others are the cluster's own InstanceType
@@ -40,7 +43,13 @@ SERVED_CODE = (  # the bundle's code: score.py's package and what it imports, fr
 BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:20260901.v1"
 # Exactly what production.serving and the preprocessing import (the collector hands pandas
 # frames to azureml-ai-monitoring).
-VCPUS = {"Standard_DS2_v2": 2, "Standard_DS3_v2": 4, "Standard_DS4_v2": 8, "Standard_F4s_v2": 4}
+VCPUS = {  # per instance type: one inference-server worker each
+    "Standard_DS2_v2": 2,
+    "Standard_DS3_v2": 4,
+    "Standard_DS4_v2": 8,
+    "Standard_F4s_v2": 4,
+    KUBERNETES_INSTANCE_TYPE: 2,  # Azure ML's default on a cluster: 0.1 CPU asked, 2 at most
+}
 SERVING_PACKAGES = [
     "azureml-inference-server-http",
     "inference-schema",
@@ -67,7 +76,12 @@ def endpoint_suffix() -> str:
     """``$AZUREML_ENDPOINT_SUFFIX`` when set; else six digits derived from the workspace
     (``$AZURE_SUBSCRIPTION_ID``, ``$AZURE_RESOURCE_GROUP``, ``$AZUREML_WORKSPACE_NAME``), the
     same on every run against it; else the placeholder."""
-    chosen = os.environ.get(SUFFIX_VARIABLE, "").strip()
+    chosen = os.environ.get(SUFFIX_VARIABLE, "").strip().lower()
+    if chosen and not SUFFIX_RULE.fullmatch(chosen):
+        raise ValueError(
+            f"{SUFFIX_VARIABLE}={chosen!r}: a suffix is 4 to 12 lowercase letters or digits, "
+            "one digit at least (e.g. jd2026)"
+        )
     if chosen:
         return chosen
     workspace = [os.environ.get(name, "").strip().lower() for name in WORKSPACE_VARIABLES]
@@ -171,21 +185,19 @@ def kubernetes_endpoint_spec(endpoint: str) -> dict[str, Any]:
 
 
 def kubernetes_deployment_spec(
-    endpoint: str, deployment: str, instance_type: str, count: int, model: str
+    endpoint: str, deployment: str, count: int, model: str
 ) -> dict[str, Any]:
-    """``deployment_spec`` on the attached cluster, serving as the managed deployment on
-    ``instance_type`` does (same workers, concurrency, probes, collector), on ``count`` pods
+    """``deployment_spec`` on the attached cluster's instance type (workers and admitted
+    requests sized for its CPUs; the same probes and collector), on ``count`` pods
     (``scale_settings.type: default``; Kubernetes would otherwise autoscale).
 
-    ``type: kubernetes`` is what loads it as a Kubernetes deployment. Without a
-    ``resources`` section the pods get the instance type's CPU and memory: on a cluster
-    whose default gives fewer cores than ``WORKER_COUNT``, define an instance type of that
-    size and name it in ``KUBERNETES_INSTANCE_TYPE``.
+    ``type: kubernetes`` is what loads it as a Kubernetes deployment. The pods get the
+    instance type's CPU and memory: for more workers, define a larger instance type on the
+    cluster, name it in ``KUBERNETES_INSTANCE_TYPE`` and give its CPUs in ``VCPUS``.
     """
     return {
-        **deployment_spec(endpoint, deployment, instance_type, count, model),
+        **deployment_spec(endpoint, deployment, KUBERNETES_INSTANCE_TYPE, count, model),
         "$schema": schema("kubernetesOnlineDeployment"),
-        "instance_type": KUBERNETES_INSTANCE_TYPE,
         "type": "kubernetes",
         "scale_settings": {"type": "default"},
     }
@@ -263,5 +275,5 @@ def write_azureml_files(
     write_yaml(out / "monitor.yml", monitor_spec(endpoint, deployment))
     cluster = kubernetes_endpoint_name(endpoint)
     write_yaml(out / "kubernetes-endpoint.yml", kubernetes_endpoint_spec(cluster))
-    spec = kubernetes_deployment_spec(cluster, deployment, instance_type, count, model)
+    spec = kubernetes_deployment_spec(cluster, deployment, count, model)
     write_yaml(out / "kubernetes-deployment.yml", spec)

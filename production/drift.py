@@ -26,6 +26,7 @@ from scipy import stats
 
 from production.serving.novelty import NoveltyDetector, novelty_scores
 
+MAX_FITTED = 20_000  # training images enough for class means and covariance
 DETECTORS = ("confidence_ks", "softmax_ks", "features_ks", "novelty_binomial", "novelty_cusum")
 DAILY_DETECTORS = DETECTORS[:4]
 
@@ -191,9 +192,9 @@ def days_of(traffic: pd.DataFrame, clean: ModelView, foreign: ModelView) -> list
 
 @cache
 def _with_features(model):
-    import keras
+    from data_science.model import with_features  # TensorFlow, only when a model is read
 
-    return keras.Model(model.inputs[0], [model.layers[-1].output, model.layers[-2].output])
+    return with_features(model)
 
 
 def model_view(model, images: np.ndarray) -> ModelView:
@@ -305,7 +306,7 @@ def fit_monitor(
     unseen_labels: np.ndarray,
     seed: int = 0,
     min_calibration: int = 1000,
-    max_fitted: int = 20_000,
+    max_fitted: int = MAX_FITTED,
 ) -> tuple[DriftMonitor, Pool]:
     """Fit the monitor on (up to ``max_fitted`` of) the raw images the model was trained on.
 

@@ -179,10 +179,12 @@ class ServiceMetricsByDay:
         counts = pd.DataFrame({
             float(bound): self._daily("score_latency_seconds_bucket", le=bound) for bound in bounds
         })  # fmt: skip
-        return counts.apply(lambda day: _histogram_quantile(q, day), axis=1)
+        return counts.apply(lambda day: histogram_quantile(q, day), axis=1)
 
 
-def _histogram_quantile(q: float, cumulative: pd.Series) -> float:
+def histogram_quantile(q: float, cumulative: pd.Series) -> float:
+    """The ``q`` quantile from cumulative bucket counts indexed by upper bound (the last
+    +Inf), interpolated within its bucket as Prometheus's ``histogram_quantile`` does."""
     total = cumulative.iloc[-1]
     if total <= 0:
         return np.nan

@@ -97,15 +97,17 @@ def decode_batch(data, content_length: int | None = None) -> np.ndarray | list[n
 
 
 def _decode_stack(data: list) -> np.ndarray | None:
-    """Same-size images of numbers as one array, or None (strings, mixed sizes, anything
-    else: decoded image by image, where a bad one is named)."""
+    """Same-size images of whole numbers as one array, or None (strings, mixed sizes,
+    floats: decoded image by image, where a bad one is named). Floats stay per image: in
+    one array, one float pixel would make every image of the request float, and an image of
+    0/1 integers would then be read on the 0-1 scale instead of 0-255."""
     if not all(isinstance(item, list) for item in data):
         return None
     try:
         stack = np.asarray(data)
     except ValueError:  # rows or images of different sizes
         return None
-    return stack if stack.dtype.kind in "iuf" else None
+    return stack if stack.dtype.kind in "iu" else None
 
 
 @dataclass(frozen=True)

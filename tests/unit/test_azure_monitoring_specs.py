@@ -17,7 +17,9 @@ from cloud.submit import CLIENT_OPERATIONS, SubmissionError, az_command, loader_
 from cloud.validate import ENDPOINT_NAME, LOADERS, UNIQUE_SUFFIX, validate_file, validate_folder
 from production.azureml_yaml import schema_kind
 from production.deployment import (
+    KUBERNETES_INSTANCE_TYPE,
     SUFFIX_VARIABLE,
+    VCPUS,
     WORKSPACE_VARIABLES,
     endpoint_name,
     kubernetes_endpoint_name,
@@ -70,10 +72,16 @@ def test_the_kubernetes_deployment_serves_like_the_managed_one(bundle):
     managed = read(bundle / "deployment.yml")
     cluster = read(bundle / "kubernetes-deployment.yml")
     assert cluster["endpoint_name"] == read(bundle / "kubernetes-endpoint.yml")["name"]
-    for key in ("model", "code_configuration", "environment", "request_settings"):
+    for key in ("model", "code_configuration", "environment", "data_collector"):
         assert cluster[key] == managed[key], key
-    for key in ("liveness_probe", "readiness_probe", "environment_variables", "instance_count"):
+    for key in ("liveness_probe", "readiness_probe", "instance_count"):
         assert cluster[key] == managed[key], key
+    # sized for the cluster's instance type (2 CPUs at most), not the managed VM's 4
+    assert cluster["instance_type"] == KUBERNETES_INSTANCE_TYPE
+    workers = str(VCPUS[KUBERNETES_INSTANCE_TYPE])
+    assert cluster["environment_variables"]["WORKER_COUNT"] == workers == "2"
+    admitted = cluster["request_settings"]["max_concurrent_requests_per_instance"]
+    assert str(admitted) == workers
 
 
 @pytest.mark.parametrize("suffix", ["000000", "jd2026", "abcdef123456"])  # 12: the longest

@@ -92,5 +92,8 @@ def test_endpoint_suffix_comes_from_the_user_or_the_workspace(monkeypatch):
     assert len(derived) == 6 and derived.isdigit() and derived != PLACEHOLDER_SUFFIX
     monkeypatch.setenv(WORKSPACE_VARIABLES[2], "another-ws")
     assert endpoint_suffix() != derived  # another workspace, another name
-    monkeypatch.setenv(SUFFIX_VARIABLE, "jd2026")
-    assert endpoint_name() == "digits-endpoint-jd2026"
+    monkeypatch.setenv(SUFFIX_VARIABLE, "JD2026")
+    assert endpoint_name() == "digits-endpoint-jd2026"  # lowercase: names are compared so
+    monkeypatch.setenv(SUFFIX_VARIABLE, "alice")  # no digit: as likely taken as a name
+    with pytest.raises(ValueError, match="AZUREML_ENDPOINT_SUFFIX='alice': a suffix is 4 to 12"):
+        endpoint_suffix()

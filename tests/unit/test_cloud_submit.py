@@ -35,7 +35,9 @@ def test_az_command_matches_the_asset_kind(azureml_folder):
     assert az_command(azureml_folder / "model.yml").startswith("az ml model create -f ")
 
 
-@pytest.mark.parametrize("file", ["endpoint.yml", "deployment.yml", "batch-deployment.yml"])
+@pytest.mark.parametrize(
+    "file", ["endpoint.yml", "deployment.yml", "batch-deployment.yml", "monitor.yml"]
+)
 def test_names_with_the_placeholder_suffix_are_never_submitted(file, azureml_folder):
     with pytest.raises(SubmissionError, match="ends with the placeholder suffix: set"):
         submit(azureml_folder / file)  # refused before any workspace or network is asked

@@ -112,7 +112,8 @@ def test_the_serving_environment_is_built_from_the_serve_extra_alone():
 def test_the_core_imports_no_notebook_serving_or_cloud_package():
     """What a training job runs (data_science, and the cloud steps it calls) needs only the
     core and the azureml-logging extra: environment.yml holds nothing else."""
-    modules = {m for path in python_files("data_science") for m in imported_modules(path)}
+    job_code = python_files("data_science", "cloud/steps.py")
+    modules = {m for path in job_code for m in imported_modules(path)}
     third_party = {
         m
         for m in modules
