@@ -37,16 +37,7 @@ from production.load import sequential_load
 
 
 def serve(bundle: Path, label: str, **environment: str) -> LocalEndpoint:
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)  # the server's environment is this process's
-    try:
-        endpoint = LocalEndpoint(bundle, workers=1).start()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                del os.environ[name]
-            else:
-                os.environ[name] = value
+    endpoint = LocalEndpoint(bundle, workers=1, environment=environment).start()
     print(f"{label}: ready in {endpoint.startup_seconds:.2f} s")
     return endpoint
 

@@ -70,6 +70,7 @@ class LocalEndpoint:
         log_file: str | Path | None = None,
         python: str | Path = sys.executable,  # the interpreter of the serving environment
         metrics_port: int | None = None,  # serve Prometheus metrics there (0: any free port)
+        environment: dict[str, str] | None = None,  # more variables for the server, e.g. SCORE_*
     ):
         self.bundle, self.python = Path(bundle), str(python)
         self.metrics_port = (metrics_port or free_port()) if metrics_port is not None else None
@@ -80,6 +81,7 @@ class LocalEndpoint:
         self.url = f"http://127.0.0.1:{self.port}"
         self.collect_to = Path(collect_to) if collect_to else None
         self.log_file = Path(log_file) if log_file else self.bundle / "server.log"
+        self.environment = environment or {}
         self.process: subprocess.Popen | None = None
         self.startup_seconds: float | None = None
 
@@ -91,7 +93,7 @@ class LocalEndpoint:
             "--timeout", "300", APP,
         ]  # fmt: skip
         started = time.perf_counter()
-        env = server_environment(self.bundle, self.collect_to)
+        env = server_environment(self.bundle, self.collect_to) | self.environment
         if self.metrics_port is not None:
             self._metrics_dir = tempfile.TemporaryDirectory(prefix="endpoint-metrics-")
             env |= {"PROMETHEUS_MULTIPROC_DIR": self._metrics_dir.name}

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 
 from production.endpoint import EndpointError, LocalEndpoint
 
+T = TypeVar("T")
 REQUEST_PREFIX = "day-"  # request ids are day-<day>-<batch>
 
 
@@ -45,24 +47,40 @@ def read_collected(sink: str | Path) -> pd.DataFrame:
     return frames["model_inputs"].merge(outputs, on=["correlation_id", "position"])
 
 
+def poll(read: Callable[[], T], done: Callable[[T], bool], timeout: float) -> T:
+    """Call ``read`` every 50 ms until ``done`` holds for what it returned, and return that;
+    at ``timeout`` seconds, return what it returned last. For what arrives in the
+    background: collected records, a Prometheus scrape."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(0.05)
+
+
 def wait_for_collected(
     sink: str | Path, images: int, request_prefix: str = "", timeout: float = 30.0
 ) -> pd.DataFrame:
     """``read_collected`` once the sink holds ``images`` images (inputs and outputs) from
     requests whose id starts with ``request_prefix``. The collector writes from a
     background worker, so records arrive a little after the replies."""
-    deadline, found = time.monotonic() + timeout, 0
-    while time.monotonic() < deadline:
-        if Path(sink).exists():
-            collected = read_collected(sink)
-            found = int(collected["correlation_id"].str.startswith(request_prefix).sum())
-            if found >= images:
-                return collected
-        time.sleep(0.05)
-    raise TimeoutError(
-        f"{sink}: {found} of {images} collected images from requests {request_prefix!r}… "
-        f"after {timeout:.0f} s; is collection enabled?"
-    )
+
+    def found(collected: pd.DataFrame | None) -> int:
+        if collected is None:
+            return 0
+        return int(collected["correlation_id"].str.startswith(request_prefix).sum())
+
+    def read() -> pd.DataFrame | None:
+        return read_collected(sink) if Path(sink).exists() else None
+
+    collected = poll(read, lambda collected: found(collected) >= images, timeout)
+    if found(collected) < images:
+        raise TimeoutError(
+            f"{sink}: {found(collected)} of {images} collected images from requests "
+            f"{request_prefix!r}… after {timeout:.0f} s; is collection enabled?"
+        )
+    return collected
 
 
 def request_images(traffic: pd.DataFrame, clean: np.ndarray, foreign: np.ndarray) -> list:
@@ -117,6 +135,17 @@ NOVEL_ALERT_SHARE = 0.03
 NOVEL_ALERT_MIN_IMAGES = 300
 
 
+def metric_samples(page: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of a Prometheus metrics page, by name and sorted labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+    }
+
+
 class ServiceMetricsByDay:
     """The endpoint's own metrics page, read after each replayed day as Prometheus would
     scrape it, and turned into each day's figures: what the dashboard's panels show."""
@@ -130,14 +159,7 @@ class ServiceMetricsByDay:
         self.pages[day] = self._read()
 
     def _read(self) -> dict[tuple[str, tuple], float]:
-        from prometheus_client.parser import text_string_to_metric_families
-
-        families = text_string_to_metric_families(self.endpoint.metrics())
-        return {
-            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in families
-            for sample in family.samples
-        }
+        return metric_samples(self.endpoint.metrics())
 
     def _daily(self, name: str, **labels) -> pd.Series:
         """Each day's increase of one counter."""

@@ -34,10 +34,8 @@ MAX_BATCH, MAX_BODY = 8, 200_000
 def endpoint(small_run, tmp_path_factory):
     bundle = build_bundle(small_run.model, tmp_path_factory.mktemp("bundle") / "b")
     sink = bundle.parent / "collected.jsonl"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCORE_MAX_BATCH", str(MAX_BATCH))
-        patch.setenv("SCORE_MAX_BODY_BYTES", str(MAX_BODY))
-        server = LocalEndpoint(bundle, collect_to=sink).start()
+    limits = {"SCORE_MAX_BATCH": str(MAX_BATCH), "SCORE_MAX_BODY_BYTES": str(MAX_BODY)}
+    server = LocalEndpoint(bundle, collect_to=sink, environment=limits).start()
     yield server
     server.stop()
 
@@ -258,13 +256,12 @@ def test_a_sink_that_cannot_be_written_never_stops_scoring(endpoint, tmp_path):
     assert lost and int(lost.group(1)) >= 2, text[-2000:]
 
 
-def test_scoring_past_its_timeout_is_a_503_and_the_worker_goes_on(endpoint, monkeypatch):
+def test_scoring_past_its_timeout_is_a_503_and_the_worker_goes_on(endpoint):
     """4,096 digits take about half a second to score here; the timeout is 50 ms."""
-    monkeypatch.setenv("SCORE_TIMEOUT_S", "0.05")
-    monkeypatch.setenv("SCORE_MAX_BATCH", "4096")
-    monkeypatch.setenv("SCORE_MAX_BODY_BYTES", str(64 * 1024 * 1024))
+    limits = {"SCORE_TIMEOUT_S": "0.05", "SCORE_MAX_BATCH": "4096"}
+    limits["SCORE_MAX_BODY_BYTES"] = str(64 * 1024 * 1024)
     digits = np.tile(load_raw_test_digits(64), (64, 1, 1))
-    with LocalEndpoint(endpoint.bundle, workers=1) as server:
+    with LocalEndpoint(endpoint.bundle, workers=1, environment=limits) as server:
         status, reply = server.post({"data": digits.tolist()}, timeout=60)
         assert status == 503 and "took longer than 0.05 s" in reply["error"], reply
         assert server.post({"data": digits[:1].tolist()})[0] == 200  # same worker, still usable

@@ -1,34 +1,25 @@
 """The local endpoint's Prometheus metrics: right when several workers share the load."""
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from data_science.mnist import load_mnist
 from production.endpoint import EndpointError, LocalEndpoint
 from production.foreign import embedded_digits
+from production.monitoring import metric_samples
 
 pytestmark = pytest.mark.integration
-
-
-def samples(text: str) -> dict[tuple[str, tuple], float]:
-    """Every sample by (name, sorted labels)."""
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def test_every_request_and_image_is_counted_once_across_workers(small_bundle):
     digits = load_mnist("sample").x_test
     foreign = embedded_digits("devanagari").images[::100]  # 30, some flagged as novel
     with LocalEndpoint(small_bundle, workers=2, metrics_port=0) as endpoint:
-        before = samples(endpoint.metrics())  # the start-up check's request is one already
+        before = metric_samples(endpoint.metrics())  # the start-up check's request is one already
         posts = [endpoint.post({"data": digits[i : i + 1].tolist()}) for i in range(12)]
         posts += [endpoint.post({"data": digits[:4].tolist()}) for _ in range(3)]
         posts += [endpoint.post({"data": foreign.tolist()})]
         posts += [endpoint.post({"data": []}) for _ in range(5)]
-        after = samples(endpoint.metrics())
+        after = metric_samples(endpoint.metrics())
     assert [status for status, _ in posts] == [200] * 16 + [400] * 5
     novel = sum(p["novel"] for status, reply in posts[:16] for p in reply["predictions"])
 

@@ -13,11 +13,10 @@ import urllib.request
 import pandas as pd
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from data_science.mnist import load_mnist
 from production.endpoint import LocalEndpoint, free_port
-from production.monitoring import histogram_quantile
+from production.monitoring import histogram_quantile, metric_samples, poll
 
 pytestmark = pytest.mark.integration
 GOOD, BAD = 12, 3
@@ -67,15 +66,9 @@ def query(url: str, promql: str) -> float | None:
 
 
 def wait_for(url: str, promql: str, expected: float, timeout: float = 60) -> float | None:
-    """Poll until the expression reaches ``expected`` (scrapes are a second apart)."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = query(url, promql)
-        if value == expected:
-            return value
-        time.sleep(0.5)
-    return value
+    """The expression's value once it reaches ``expected`` (scrapes are a second apart), or
+    its last value at the timeout."""
+    return poll(lambda: query(url, promql), lambda value: value == expected, timeout)
 
 
 def test_prometheus_reads_back_the_requests_errors_and_latency_sent(small_bundle, prometheus):
@@ -103,9 +96,8 @@ def test_prometheus_reads_back_the_requests_errors_and_latency_sent(small_bundle
 def latency_buckets(page: str) -> pd.Series:
     """The latency histogram's cumulative counts by upper bound, from a metrics page."""
     counts = {
-        float(sample.labels["le"]): sample.value
-        for family in text_string_to_metric_families(page)
-        for sample in family.samples
-        if sample.name == "score_latency_seconds_bucket"
+        float(dict(labels)["le"]): value
+        for (name, labels), value in metric_samples(page).items()
+        if name == "score_latency_seconds_bucket"
     }
     return pd.Series(counts).sort_index()

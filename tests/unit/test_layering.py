@@ -2,13 +2,13 @@
 its conda file lists (read from the source, so nothing is imported here)."""
 
 import ast
-import re
 import sys
 import tomllib
 from functools import cache
 from importlib.metadata import distribution, packages_distributions
 from pathlib import Path
 
+from cloud.conda import normalised, requirement_name
 from production.deployment import ROOT, SERVED_CODE, SERVING_PACKAGES
 
 
@@ -44,10 +44,6 @@ def top_level_distributions() -> dict[str, list[str]]:
 @cache
 def files_of(name: str) -> tuple[str, ...]:
     return tuple(str(file) for file in distribution(name).files)
-
-
-def normalised(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()  # as package indexes compare names
 
 
 def python_files(*relatives: str) -> list[Path]:
@@ -99,10 +95,7 @@ def declared_by_use() -> dict[str, set[str]]:
     """pyproject.toml's distributions: the core's, and each extra's."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     uses = {"core": project["dependencies"], **project["optional-dependencies"]}
-    return {
-        use: {normalised(re.match(r"[\w.-]+", spec).group(0)) for spec in specs}
-        for use, specs in uses.items()
-    }
+    return {use: {requirement_name(spec) for spec in specs} for use, specs in uses.items()}
 
 
 def test_the_serving_environment_is_built_from_the_serve_extra_alone():
