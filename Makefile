@@ -80,10 +80,11 @@ pins: | $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 $(if $(UPGRADE),--upgrade) -o constraints.txt
 	$(BIN)/python -m cloud.conda
 
-# Bundle the champion of a run folder (RUN=..., default runs/notebooks) and serve it locally.
+# Bundle the champion of a run folder (RUN=runs/<folder>, else the newest that has one) and
+# serve it locally.
 serve: install
 	@bundle=runs/bundles/$$(date +%Y%m%d-%H%M%S); \
-	$(BIN)/python -m production bundle --run-dir $(or $(RUN),runs/notebooks) --out $$bundle && \
+	$(BIN)/python -m production bundle $(if $(RUN),--run-dir $(RUN)) --out $$bundle && \
 	$(BIN)/python -m production serve $$bundle --port 5001 --collect $$bundle/collected.jsonl \
 	  --metrics-port 9101
 

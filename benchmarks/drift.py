@@ -98,12 +98,12 @@ def main() -> None:
     started = time.perf_counter()
     use_tracking(run_dir, "mnist-retraining")
     data = with_labelled_foreign(mnist, to_model_input(labelled.images), labelled.labels)
-    train_challenger(data, config, run_dir)
+    challenger = train_challenger(data, config, run_dir)
     tests = {
         "mnist": (mnist.x_test, mnist.y_test),
         "foreign": (to_model_input(held_out.images), held_out.labels),
     }
-    decision = compare_and_promote(tests)
+    decision = compare_and_promote(tests, champion_uri, challenger.model_uri)
     print(
         f"\nRetraining with {len(labelled.labels)} labelled Devanagari digits "
         f"({time.perf_counter() - started:.0f} s):"

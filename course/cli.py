@@ -61,10 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--profile",
         choices=list(PROFILES),
-        default="default",
-        help="parameter values and timeout (default: %(default)s)",
+        help="parameter values and timeout (default: default)",
     )
-    run.add_argument("--only", type=_prefixes, metavar="NN,NN", help="notebook numbers, e.g. 01,03")
+    run.add_argument(
+        "--only",
+        type=_prefixes,
+        metavar="NN,NN",
+        help="notebook numbers, e.g. 01,03; what they stand on runs first unless it passed "
+        "in the run folder",
+    )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="in run folder DIR, run again what did not pass and what stands on it, with the "
+        "folder's profile and -p values",
+    )
     run.add_argument(
         "-p",
         dest="overrides",
@@ -118,16 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.resume and (args.out or args.only or args.profile or args.overrides):
+        raise UsageError(
+            "--resume takes its folder's profile and -p values: no --out, --only, "
+            "--profile or -p beside it"
+        )
     report = run_notebooks(
         notebooks_dir=args.notebooks_dir,
-        out=args.out,
-        profile=args.profile,
+        out=args.resume or args.out,
+        profile=args.profile or "default",
         only=args.only,
         overrides=dict(args.overrides),
         keep_going=args.keep_going,
         timeout=args.timeout,
         jobs=args.jobs,
         on_result=lambda result: print(format_line(result), flush=True),
+        resume=bool(args.resume),
+        on_plan=lambda line: print(line, flush=True),
     )
     print(f"Report: {report.run_dir / 'report.md'}")
     return 1 if report.failed or (report.results_off and not args.allow_results_off) else 0

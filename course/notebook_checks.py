@@ -1,12 +1,26 @@
 """Committed notebooks stay clean: no outputs, no execution counts, the course kernel and one
-`parameters` cell for papermill, so that diffs show only what an author changed."""
+`parameters` cell for papermill, so that diffs show only what an author changed. And their
+text types no measured figure: what varies from run to run is printed by code; markdown
+says what to expect, with the figures of the expectations file or of the parameters."""
 
+import ast
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import nbformat
 
+from course.expectations import FILE_NAME, load_expectations
+from course.profiles import PROFILES
 from course.runner import KERNEL
+
+_CODE = re.compile(r"```.*?```|`[^`]*`", re.S)  # commands and literals, not prose
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z*(])|\n\s*\n|\n\s*[-*] ")
+_MEASURED = re.compile(r"measured runs?\b|measured:|\bthis run\b", re.I)
+_FIGURE = re.compile(
+    r"(?<![\w.,])(\d+(?:,\d{3})*(?:\.\d+)?)"
+    r"(\s?%|\s?ms\b|\s(?:s|seconds)\b|\s?(?:req|images|PDFs)/s\b)?"
+)
 
 
 def notebook_problems(path: Path) -> list[str]:
@@ -30,7 +44,48 @@ def notebook_problems(path: Path) -> list[str]:
             problems.append(f"{path}: cell {index}: has outputs (strip them with nbstripout)")
         if cell.execution_count is not None:
             problems.append(f"{path}: cell {index}: has an execution count")
+    if (path.parent / FILE_NAME).exists():
+        for figure in typed_figures(nb, allowed_figures(path)):
+            problems.append(f"{path}: {figure}: a measured figure typed into the text")
     return problems
+
+
+def typed_figures(nb: nbformat.NotebookNode, allowed: set[float]) -> list[str]:
+    """The measured-looking figures in a notebook's markdown that ``allowed`` does not hold:
+    a percentage with decimals, a duration or a rate, or any number in a sentence that says
+    it was measured. A percentage is compared as a share (97.5 % as 0.975)."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for sentence in _SENTENCE.split(_CODE.sub("", cell.source)):
+            measured = bool(_MEASURED.search(sentence))
+            for match in _FIGURE.finditer(sentence):
+                number, unit = match.group(1), (match.group(2) or "").strip()
+                value = float(number.replace(",", "")) / (100 if unit == "%" else 1)
+                looks_measured = measured or (unit and unit != "%") or ("." in number and unit)
+                if looks_measured and not any(abs(value - bound) < 1e-9 for bound in allowed):
+                    found.append(
+                        f"cell {index}: {match.group(0).strip()!r} in {sentence.strip()!r}"
+                    )
+    return found
+
+
+def allowed_figures(path: Path) -> set[float]:
+    """The numbers a notebook's text may quote: its expectations' bounds (any profile) and
+    its parameters' values."""
+    expectations = load_expectations(path.parent, set(PROFILES))
+    rules = [rule for by_profile in expectations.get(path.stem, {}).values() for rule in by_profile]
+    bounds = {bound for rule in rules for bound in (rule.min, rule.max) if bound is not None}
+    nb = nbformat.read(path, as_version=4)
+    parameters = [cell.source for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    values = {
+        float(node.value)
+        for source in parameters
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+    }
+    return bounds | values
 
 
 def check_notebooks(paths: Iterable[Path]) -> list[str]:

@@ -25,6 +25,13 @@ class CellError:
 
 
 @dataclass(frozen=True)
+class SlowCell:
+    cell_index: int  # 0-based, in the source notebook, as CellError's
+    seconds: float
+    first_line: str  # of the cell's source
+
+
+@dataclass(frozen=True)
 class NotebookResult:
     name: str
     status: Status
@@ -35,6 +42,8 @@ class NotebookResult:
     stderr_lines: int = 0  # lines the notebook's cells wrote to stderr
     expected: dict[str, str] = field(default_factory=dict)  # metric -> its rule, described
     results_off: list[str] = field(default_factory=list)  # each expectation that does not hold
+    skip_reason: str | None = None  # why a skipped notebook did not run
+    slowest_cells: list[SlowCell] = field(default_factory=list)  # the slowest first
 
     @property
     def failed(self) -> bool:
@@ -54,6 +63,8 @@ class RunReport:
     kit_dirty: bool | None = None  # None: not a git checkout
     versions: dict[str, str] = field(default_factory=dict)
     jobs: int = 1  # notebooks run at once
+    overrides: dict[str, Any] = field(default_factory=dict)  # -p values, reused by --resume
+    plan: list[str] = field(default_factory=list)  # what the runner added, and why
 
     @property
     def failed(self) -> bool:
@@ -67,7 +78,8 @@ class RunReport:
 def format_line(result: NotebookResult) -> str:
     """One line of progress for a finished notebook."""
     line = f"{result.name:<32} {result.status:<11} {result.duration:8.1f} s"
-    return "\n".join([line, *(f"  {problem}" for problem in result.results_off)])
+    notes = [*result.results_off, *([result.skip_reason] if result.skip_reason else [])]
+    return "\n".join([line, *(f"  {note}" for note in notes)])
 
 
 def write_reports(report: RunReport, comparison: Callable[[], str] | None = None) -> Path:
@@ -95,6 +107,7 @@ def render_markdown(report: RunReport) -> str:
         f"- Python {report.python}, papermill {report.papermill}",
         f"- Versions: {versions or 'unknown'}",
         f"- Run folder: `{report.run_dir}`",
+        *(f"- {line}" for line in report.plan),
         "",
         "| Notebook | Status | Duration (s) | Stderr lines | Key metrics (expected) | Files |",
         "| --- | --- | ---: | ---: | --- | --- |",
@@ -114,7 +127,23 @@ def render_markdown(report: RunReport) -> str:
     lines += ["", "## Failures", ""]
     failures = [result for result in report.notebooks if result.failed]
     lines += [line for result in failures for line in _failure(result)] or ["None.", ""]
+    skipped = [result for result in report.notebooks if result.skip_reason]
+    if skipped:
+        lines += ["## Skipped", ""]
+        lines += [f"- {result.name}: {result.skip_reason}" for result in skipped] + [""]
+    lines += ["## Where the time goes", "", "The slowest cells of each notebook.", ""]
+    lines += [line for result in report.notebooks for line in _slowest(result)]
     return "\n".join(lines)
+
+
+def _slowest(result: NotebookResult) -> list[str]:
+    if not result.slowest_cells:
+        return []
+    cells = [
+        f"  - cell {cell.cell_index}: {cell.seconds:.1f} s `{cell.first_line}`"
+        for cell in result.slowest_cells
+    ]
+    return [f"- {result.name} ({result.duration:.1f} s):", *cells, ""]
 
 
 def _table_row(result: NotebookResult) -> str:

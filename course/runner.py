@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from course.expectations import Expectations, ExpectationsError, check_results, 
 from course.metrics import metrics_path, read_metrics
 from course.offline_html import export_html
 from course.profiles import PROFILES, profile_parameters
-from course.report import CellError, NotebookResult, RunReport, Status, write_reports
+from course.report import CellError, NotebookResult, RunReport, SlowCell, Status, write_reports
 from course.schedule import CHILDREN, run_when_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -55,21 +55,79 @@ def _prefix(path: Path) -> str:
     return path.name[:2]  # the NN of NN_*.ipynb
 
 
-def find_notebooks(notebooks_dir: Path, only: Sequence[str] | None = None) -> list[Notebook]:
-    """The `NN_*.ipynb` notebooks in name order, restricted to the `only` prefixes if given."""
+def find_notebooks(notebooks_dir: Path) -> list[Notebook]:
+    """The `NN_*.ipynb` notebooks in name order."""
     if not notebooks_dir.is_dir():
         raise UsageError(f"notebooks folder not found: {notebooks_dir}")
     paths = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
     if not paths:
         raise UsageError(f"no NN_*.ipynb notebooks in {notebooks_dir}")
     prefixes = {_prefix(path) for path in paths}
-    needs = {path: _needs(path, prefixes) for path in paths}
-    if only:
-        unknown = sorted(set(only) - prefixes)
-        if unknown:
-            raise UsageError(f"no notebook numbered {', '.join(unknown)} in {notebooks_dir}")
-        paths = [path for path in paths if _prefix(path) in only]
-    return [Notebook(path, papermill.inspect_notebook(path), needs[path]) for path in paths]
+    return [
+        Notebook(path, papermill.inspect_notebook(path), _needs(path, prefixes)) for path in paths
+    ]
+
+
+def numbered(notebooks: Sequence[Notebook], only: Sequence[str]) -> set[str]:
+    """The `only` prefixes, checked against the notebooks."""
+    unknown = sorted(set(only) - {notebook.prefix for notebook in notebooks})
+    if unknown:
+        folder = notebooks[0].path.parent
+        raise UsageError(f"no notebook numbered {', '.join(unknown)} in {folder}")
+    return set(only)
+
+
+def plan_selection(
+    notebooks: Sequence[Notebook], wanted: set[str], passed: set[str]
+) -> tuple[list[Notebook], list[str]]:
+    """The notebooks to run for the `wanted` prefixes, and why any others were added: a need
+    (or a need's need) runs first when it has not passed in this run folder, or when it
+    stands on one that runs again."""
+    needs = {notebook.prefix: notebook.needs for notebook in notebooks}
+
+    def chain(prefix: str) -> list[str]:  # everything it stands on, latest first
+        found = {need for direct in needs[prefix] for need in [direct, *chain(direct)]}
+        return sorted(found, reverse=True)
+
+    stands_on = {need for prefix in wanted for need in chain(prefix)}
+    rerun: set[str] = set()
+    for prefix in sorted(stands_on - wanted):
+        if prefix not in passed or set(needs[prefix]) & (rerun | wanted):
+            rerun.add(prefix)
+    plan = []
+    for prefix in sorted(wanted):
+        added = [need for need in chain(prefix) if need in rerun]
+        if added:
+            which = "them" if added == chain(prefix) else ", ".join(added)
+            plan.append(f"{prefix} needs {', '.join(chain(prefix))}: running {which} first")
+    chosen = [notebook for notebook in notebooks if notebook.prefix in wanted | rerun]
+    return chosen, plan
+
+
+def not_passed_and_after(notebooks: Sequence[Notebook], records: dict[str, dict]) -> set[str]:
+    """What `--resume` runs again: the notebooks recorded in the run folder that did not
+    pass, and the recorded ones that stand on them."""
+    again: set[str] = set()
+    for notebook in notebooks:
+        record = records.get(notebook.name)
+        if record and (record["status"] != Status.PASSED or set(notebook.needs) & again):
+            again.add(notebook.prefix)
+    return again
+
+
+def record_result(run_dir: Path, result: NotebookResult, profile: str, overrides: dict) -> None:
+    """A notebook's latest result in this run folder, with how it was run."""
+    path = run_dir / "results" / f"{result.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    finished = datetime.now().astimezone().isoformat()
+    record = {"profile": profile, "overrides": overrides, "finished": finished, **asdict(result)}
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def folder_results(run_dir: Path) -> dict[str, dict]:
+    """Each notebook's latest result recorded in the run folder, by notebook name."""
+    paths = sorted((run_dir / "results").glob("*.json"))
+    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in paths}
 
 
 def _needs(path: Path, prefixes: set[str]) -> tuple[str, ...]:
@@ -114,44 +172,69 @@ def run_notebooks(
     timeout: float | None = None,
     jobs: int | None = None,
     on_result: Callable[[NotebookResult], None] | None = None,
+    resume: bool = False,
+    on_plan: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Execute the notebooks, write the reports into the run folder and return them.
 
-    Up to `jobs` notebooks (default: the profile's) run at once, each after the notebooks it
-    needs (``course.schedule``). Without `keep_going` the notebooks not yet started at the
-    first failure or timeout are skipped. A notebook that executes is checked against the
-    folder's expected results. A whole course runs into a new folder: one that holds a run
-    already would lend it its model registry.
+    A notebook runs after what it needs; a need that has not passed in the run folder (on
+    this profile) runs first (``plan_selection``). With ``resume`` the run folder's profile
+    and overrides are used again and only what did not pass runs, with what stands on it.
+    Up to `jobs` notebooks (default: the profile's) run at once (``course.schedule``).
+    Without `keep_going` the notebooks not yet started at the first failure or timeout are
+    skipped. A notebook that executes is checked against the folder's expected results.
     """
+    everything = find_notebooks(notebooks_dir)
+    run_dir = (out or RUNS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S")).resolve()
+    records = folder_results(run_dir)
+    if resume:
+        if not records:
+            raise UsageError(f"nothing to resume in {run_dir}: no notebook has run there")
+        latest = max(records.values(), key=lambda record: record["finished"])
+        profile, overrides = latest["profile"], latest["overrides"]
+        wanted = not_passed_and_after(everything, records)
+    else:
+        wanted = numbered(everything, only or [notebook.prefix for notebook in everything])
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r} (choose from {', '.join(PROFILES)})")
-    if out is not None and only is None and (out / "report.json").exists():
-        raise UsageError(
-            f"{out} holds a course run already, and its model registry would decide this "
-            "run's promotions: choose a new folder, or re-run some notebooks there with --only"
-        )
     overrides = dict(overrides or {})
-    notebooks = find_notebooks(notebooks_dir, only)
+    passed = {
+        name[:2]
+        for name, record in records.items()
+        if record["status"] == Status.PASSED and record["profile"] == profile
+    }
+    notebooks, plan = plan_selection(everything, wanted, passed)
+    if resume and not notebooks:
+        plan = [f"nothing to resume: every notebook recorded in {run_dir} passed"]
     check_overrides(notebooks, overrides)
     try:
         expectations = load_expectations(notebooks_dir, set(PROFILES))
     except ExpectationsError as error:
         raise UsageError(str(error)) from None
+    for line in plan:
+        if on_plan:
+            on_plan(line)
     started = datetime.now().astimezone()
     clock = time.monotonic()
-    run_dir = (out or RUNS_DIR / started.strftime("%Y%m%d-%H%M%S")).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     limit = PROFILES[profile]["timeout"] if timeout is None else timeout
 
     def parameters(notebook: Notebook) -> dict[str, Any]:
         return notebook_parameters(notebook, profile, overrides, run_dir)
 
+    def recorded(result: NotebookResult) -> NotebookResult:
+        record_result(run_dir, result, profile, overrides)
+        return result
+
     def run(notebook: Notebook) -> NotebookResult:
         result = execute_notebook(notebook, run_dir, parameters(notebook), limit)
-        return judge_results(result, expectations, profile)
+        return recorded(judge_results(result, expectations, profile))
 
-    def skip(notebook: Notebook) -> NotebookResult:
-        return NotebookResult(notebook.name, Status.SKIPPED, 0.0, parameters(notebook))
+    def skip(notebook: Notebook, reason: str) -> NotebookResult:
+        parameters_ = parameters(notebook)
+        return recorded(
+            NotebookResult(notebook.name, Status.SKIPPED, 0.0, parameters_, skip_reason=reason)
+        )
 
     jobs = PROFILES[profile]["jobs"] if jobs is None else jobs
     results = run_when_ready(notebooks, run, skip, jobs, keep_going, on_result)
@@ -168,6 +251,8 @@ def run_notebooks(
         kit_dirty=dirty,
         versions=package_versions(),
         jobs=jobs,
+        overrides=overrides,
+        plan=plan,
     )
     earlier = earlier_run(run_dir, profile, report.started)
     write_reports(report, earlier and (lambda: "\n" + compare_runs(earlier, run_dir)))
@@ -219,7 +304,17 @@ def execute_notebook(
     status, error = _outcome(returncode, nb, log, timeout)
     metrics = read_metrics(run_dir, notebook.name)
     result = NotebookResult(notebook.name, status, duration, dict(parameters), error, metrics)
-    return replace(result, stderr_lines=stderr_lines(nb))
+    return replace(result, stderr_lines=stderr_lines(nb), slowest_cells=slowest_cells(nb))
+
+
+def slowest_cells(nb: NotebookNode | None, count: int = 3) -> list[SlowCell]:
+    """The notebook's `count` slowest code cells, by the durations papermill records."""
+    timed = [
+        SlowCell(index, round(duration, 2), cell.source.strip().partition("\n")[0][:70])
+        for index, cell in enumerate(_source_cells(nb))
+        if (duration := cell.metadata.get("papermill", {}).get("duration")) is not None
+    ]
+    return sorted(timed, key=lambda cell: cell.seconds, reverse=True)[:count]
 
 
 def stderr_lines(nb: NotebookNode | None) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Protocol, TypeVar
 
-from course.report import NotebookResult
+from course.report import NotebookResult, Status
 
 
 class Scheduled(Protocol):
@@ -51,14 +51,15 @@ N = TypeVar("N", bound=Scheduled)
 def run_when_ready(
     notebooks: Sequence[N],
     run: Callable[[N], NotebookResult],
-    skip: Callable[[N], NotebookResult],
+    skip: Callable[[N, str], NotebookResult],
     jobs: int = 1,
     keep_going: bool = False,
     on_result: Callable[[NotebookResult], None] | None = None,
 ) -> list[NotebookResult]:
-    """Each notebook's result, in course order. A need outside ``notebooks`` (a partial run)
-    counts as met. Without ``keep_going``, after a failure the notebooks not yet started are
-    skipped; those running finish."""
+    """Each notebook's result, in course order. A need outside ``notebooks`` counts as met
+    (the runner has checked the run folder for it). A notebook whose need failed or was
+    skipped is skipped, with that reason; without ``keep_going``, after a failure every
+    notebook not yet started is skipped; those running finish."""
     selected = {notebook.prefix for notebook in notebooks}
     results: dict[str, NotebookResult] = {}
     pending, running = list(notebooks), {}
@@ -71,12 +72,11 @@ def run_when_ready(
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         try:
             while pending or running:
-                stopping = not keep_going and any(r.failed for r in results.values())
                 for notebook in list(pending):
-                    waiting = set(notebook.needs) & selected - set(results)
-                    if stopping:
-                        finish(notebook, skip(notebook))
-                    elif waiting or len(running) >= jobs:
+                    reason = _skip_reason(notebook, results, keep_going)
+                    if reason:
+                        finish(notebook, skip(notebook, reason))
+                    elif set(notebook.needs) & selected - set(results) or len(running) >= jobs:
                         continue
                     else:
                         running[pool.submit(run, notebook)] = notebook
@@ -88,3 +88,14 @@ def run_when_ready(
             CHILDREN.kill_all()
             raise
     return [results[notebook.prefix] for notebook in notebooks]
+
+
+def _skip_reason(
+    notebook: Scheduled, results: dict[str, NotebookResult], keep_going: bool
+) -> str | None:
+    failed = [result.name for result in results.values() if result.failed]
+    if failed and not keep_going:
+        return f"{failed[0]} failed (--keep-going runs the rest)"
+    done = [results[need] for need in notebook.needs if need in results]
+    unmet = [result.name for result in done if result.failed or result.status == Status.SKIPPED]
+    return f"needs {', '.join(unmet)}, which did not run to its end" if unmet else None

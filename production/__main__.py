@@ -9,14 +9,20 @@ from __future__ import annotations
 import argparse
 import signal
 import time
+from pathlib import Path
 
 from production.endpoint import LocalEndpoint
+
+RUNS = Path("runs")
 
 
 def bundle(args: argparse.Namespace) -> None:
     from data_science.tracking import use_tracking  # MLflow and TensorFlow: only here
     from production.bundle import ModelNotFoundError, bundle_mlflow_model
 
+    if args.run_dir is None:
+        args.run_dir = newest_run_with(args.model, RUNS)
+        print(f"{args.model} from the newest run folder that has it: {args.run_dir}")
     use_tracking(args.run_dir, "mnist-local")  # the registry of that run folder
     try:
         out = bundle_mlflow_model(
@@ -25,6 +31,30 @@ def bundle(args: argparse.Namespace) -> None:
     except (ModelNotFoundError, FileExistsError) as error:
         raise SystemExit(f"python -m production bundle: {error}") from None
     print(f"bundle for {args.model} written to {out}")
+
+
+def newest_run_with(model_uri: str, runs: Path) -> Path:
+    """The run folder under ``runs`` whose MLflow store changed last among those whose
+    registry resolves ``model_uri`` (``models:/mnist-cnn@champion``: one with a champion)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from data_science import registry
+    from data_science.tracking import local_tracking_uri, quiet_mlflow
+
+    quiet_mlflow()
+    stores = sorted(runs.glob("*/mlflow.db"), key=lambda store: store.stat().st_mtime)
+    for store in reversed(stores):
+        mlflow.set_registry_uri(local_tracking_uri(store.parent))
+        try:
+            registry.resolve(model_uri)
+        except (LookupError, MlflowException):
+            continue
+        return store.parent
+    raise SystemExit(
+        f"python -m production bundle: no run folder under {runs}/ has {model_uri}: run "
+        "`make course` (or notebooks 01 and 03) first, or name a folder with --run-dir"
+    )
 
 
 def _interrupt(signum, frame) -> None:
@@ -66,7 +96,11 @@ def main(argv: list[str] | None = None) -> None:
         help="models:/NAME/VERSION, models:/NAME@ROLE, runs:/RUN_ID/model or an MLflow model "
         "folder (default: %(default)s)",
     )
-    make.add_argument("--run-dir", default="runs/notebooks", help="run folder with the registry")
+    make.add_argument(
+        "--run-dir",
+        type=Path,
+        help="run folder with the registry (default: the newest under runs/ that has --model)",
+    )
     make.add_argument("--out", required=True, help="new folder for the bundle")
     make.add_argument("--deployment", default="blue", help="deployment name (blue/green)")
     make.add_argument(

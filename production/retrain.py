@@ -52,6 +52,7 @@ def train_challenger(
 class ChallengerDecision:
     model_name: str
     candidate_version: str  # the challenger's
+    champion_version: str
     table: pd.DataFrame  # rows: champion, challenger; columns: accuracy per test set and mix
     max_mnist_drop: float
     foreign_share: float
@@ -91,21 +92,31 @@ def challenger_wins(table: pd.DataFrame, max_mnist_drop: float) -> bool:
 
 def compare_and_promote(
     test_sets: dict[str, tuple[np.ndarray, np.ndarray]],
-    model_name: str = MODEL_NAME,
+    champion: str,
+    challenger: str,
     max_mnist_drop: float = 0.02,
     foreign_share: float = 0.1,
 ) -> ChallengerDecision:
-    """Evaluate champion and challenger on the same held-out sets (``{"mnist": (x, y),
-    "foreign": (x, y)}``, prepared inputs) and promote the challenger if the rule holds."""
+    """Evaluate the ``champion`` and ``challenger`` versions (``models:/`` URIs of one
+    registered model) on the same held-out sets (``{"mnist": (x, y), "foreign": (x, y)}``,
+    prepared inputs) and give the champion role to the winner by the rule."""
+    versions = {CHAMPION: registry.resolve(champion), CHALLENGER: registry.resolve(challenger)}
     rows = {}
-    for role in (CHAMPION, CHALLENGER):
-        model = mlflow.keras.load_model(registry.role_uri(model_name, role))
+    for role, version in versions.items():
+        model = mlflow.keras.load_model(f"models:/{version.name}/{version.version}")
         scores = {name: evaluate_model(model, x, y) for name, (x, y) in test_sets.items()}
         rows[role] = {name: evaluation.accuracy for name, evaluation in scores.items()}
     table = with_mix(pd.DataFrame(rows).T, foreign_share)
-    version = str(registry.resolve(registry.role_uri(model_name, CHALLENGER)).version)
     wins = challenger_wins(table, max_mnist_drop)
-    decision = ChallengerDecision(model_name, version, table, max_mnist_drop, foreign_share, wins)
+    decision = ChallengerDecision(
+        versions[CHAMPION].name,
+        str(versions[CHALLENGER].version),
+        str(versions[CHAMPION].version),
+        table,
+        max_mnist_drop,
+        foreign_share,
+        wins,
+    )
     registry.apply_decision(decision)
     return decision
 

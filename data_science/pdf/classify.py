@@ -172,7 +172,7 @@ class ClassificationRun:
         """What a confidence threshold does to the indexers' day: per threshold, the share
         of PDFs decided automatically (decided, with confidence at or above it) and the
         accuracy of those decisions against ``truth`` (pdf, label). Every other PDF, failed
-        ones included, goes to a person."""
+        ones included, goes to a person, and with it the model's mistakes below it."""
         thresholds = np.linspace(0, 1, 101) if thresholds is None else thresholds
         decided = self.pdfs[self.pdfs["status"] == "ok"].merge(
             truth, on="pdf", suffixes=("", "_true")
@@ -188,6 +188,8 @@ class ClassificationRun:
                     "decided automatically": automatic.sum() / len(self.pdfs),
                     "accuracy of those": right[automatic].mean() if automatic.any() else np.nan,
                     "to a person": len(self.pdfs) - automatic.sum(),
+                    "mistakes to a person": (~right & ~automatic).sum(),
+                    "mistakes": (~right).sum(),
                 }
             )
         return pd.DataFrame(rows).set_index("threshold")

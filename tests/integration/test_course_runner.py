@@ -19,6 +19,7 @@ from course.report import CellError, RunReport, Status
 from course.runner import UsageError, find_notebooks, notebook_parameters, run_notebooks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
+COURSE = FIXTURES.parent / "course"  # three notebooks, each standing on the one before
 TIMEOUT = 8  # seconds per cell: ample for a fixture notebook's cells, too short for 03_sleeps
 CliRun = tuple[int, Path, str]  # exit code, run folder, stdout
 
@@ -121,7 +122,7 @@ def test_report_markdown(stopped_run: RunReport) -> None:
     assert re.search(r"^- Kit: commit `[0-9a-f]{12}`", markdown, re.M)
     assert re.search(r"^- Versions: .*keras \d.*mlflow \d", markdown, re.M)
     assert f"- 01_passes: `run_dir='{stopped_run.run_dir}'`" in markdown
-    failures = markdown.split("## Failures")[1]
+    failures = markdown.split("## Failures")[1].split("## Skipped")[0]
     assert "### 02_fails: failed at cell index 3, In [4]" in failures
     assert "ValueError: expected failure, total=2" in failures
     assert "01_passes" not in failures
@@ -175,11 +176,52 @@ def test_undeclared_override_is_rejected_before_running(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_a_whole_course_will_not_run_into_an_earlier_run(tmp_path: Path) -> None:
-    (tmp_path / "report.json").write_text("{}")
-    with pytest.raises(UsageError, match="holds a course run already"):
-        run_notebooks(notebooks_dir=FIXTURES, out=tmp_path)
-    assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
+def test_only_runs_what_a_notebook_stands_on_first_then_just_what_was_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert main(["run", "--notebooks-dir", str(COURSE), "--out", str(out), "--only", "03"]) == 0
+    assert "03 needs 02, 01: running them first" in capsys.readouterr().out
+    assert read_metrics(out, "03_third") == {"chain": "01,02,03"}
+
+    again = run_notebooks(notebooks_dir=COURSE, out=out, only=["03"])
+    assert statuses(again) == {"03_third": Status.PASSED} and again.plan == []
+    assert "03 needs" not in (out / "report.md").read_text()
+    # on another profile the needs did not pass: they run first again
+    other = run_notebooks(notebooks_dir=COURSE, out=out, only=["03"], profile="smoke")
+    assert list(statuses(other)) == ["01_first", "02_second", "03_third"]
+
+
+def test_resume_runs_what_did_not_pass_and_what_stands_on_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "break-02").touch()  # 02 fails until the file goes
+    broken = run_notebooks(notebooks_dir=COURSE, out=out, keep_going=True, profile="smoke")
+    assert statuses(broken) == {
+        "01_first": Status.PASSED,
+        "02_second": Status.FAILED,
+        "03_third": Status.SKIPPED,
+    }
+    assert broken.notebooks[2].skip_reason == "needs 02_second, which did not run to its end"
+    assert "- 03_third: needs 02_second" in (out / "report.md").read_text()
+
+    (out / "break-02").unlink()
+    assert main(["run", "--notebooks-dir", str(COURSE), "--resume", str(out)]) == 0
+    resumed = json.loads((out / "report.json").read_text())
+    assert resumed["profile"] == "smoke"  # the folder's, not the command line's default
+    assert [nb["name"] for nb in resumed["notebooks"]] == ["02_second", "03_third"]
+    assert read_metrics(out, "03_third") == {"chain": "01,02,03"}
+    capsys.readouterr()
+    assert main(["run", "--notebooks-dir", str(COURSE), "--resume", str(out)]) == 0
+    assert "nothing to resume" in capsys.readouterr().out
+
+
+def test_the_report_shows_where_the_time_goes(stopped_run: RunReport) -> None:
+    (slowest, *_) = stopped_run.notebooks[0].slowest_cells
+    assert slowest.cell_index in (2, 3) and slowest.seconds > 0
+    assert "## Where the time goes" in (stopped_run.run_dir / "report.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -226,7 +268,7 @@ def test_parse_parameter(text: str, expected: tuple[str, object]) -> None:
 
 def test_profile_layers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(PROFILES["smoke"]["notebooks"], "04", {"epochs": 2})
-    (params,) = find_notebooks(FIXTURES, only=["04"])
+    params = next(notebook for notebook in find_notebooks(FIXTURES) if notebook.prefix == "04")
     assert notebook_parameters(params, "smoke", {}, tmp_path)["epochs"] == 2
     overridden = notebook_parameters(params, "smoke", {"epochs": 3, "run_dir": "x"}, tmp_path)
     assert overridden["epochs"] == 3

@@ -83,6 +83,9 @@ def test_comparison_table_and_plots_come_from_the_store(searched, data):
     assert plot_parallel_coordinates(table, ["learning_rate", "width"]).axes
 
 
+CHAMPION_NOW = "models:/mnist-cnn@champion"
+
+
 def as_finalist(trial, data) -> Finalist:
     return Finalist(trial, trial.run_id, replace(BASE, **trial.params), data)
 
@@ -90,22 +93,28 @@ def as_finalist(trial, data) -> Finalist:
 def test_promotion_accepts_only_a_model_better_by_a_standard_error(searched, data):
     output, search = searched
     good, bad = search.trials
-    first = promote_with_evidence(search, as_finalist(bad, data), output)
+    first = promote_with_evidence(search, as_finalist(bad, data), output, None)
     assert first.decision.promoted and first.decision.champion_version is None
-    better = promote_with_evidence(search, as_finalist(good, data), output)
+    better = promote_with_evidence(search, as_finalist(good, data), output, CHAMPION_NOW)
     assert better.decision.promoted
     assert better.evaluation.accuracy == pytest.approx(good.test_accuracy)
     champion = first.evaluation.accuracy
     assert better.decision.margin == pytest.approx((champion * (1 - champion) / 1000) ** 0.5)
-    equal = promote_with_evidence(search, as_finalist(good, data), output)
-    worse = promote_with_evidence(search, as_finalist(bad, data), output, margin=0.0)
+    equal = promote_with_evidence(search, as_finalist(good, data), output, CHAMPION_NOW)
+    worse = promote_with_evidence(search, as_finalist(bad, data), output, CHAMPION_NOW, margin=0.0)
     assert not equal.decision.promoted and not worse.decision.promoted
     champion = registry.champion_version("mnist-cnn")
     assert str(champion.version) == better.decision.candidate_version
     assert "**Not promoted**" in worse.card_path.read_text()
     assert data.digest in better.card and "Weak spots" in better.card
 
+    # measured against a pinned version that lost the role since, a loser gives it back
+    pinned = f"models:/mnist-cnn/{first.decision.candidate_version}"
+    replayed = promote_with_evidence(search, as_finalist(bad, data), output, pinned, margin=0.0)
+    assert not replayed.decision.promoted
+    assert str(registry.champion_version("mnist-cnn").version) == first.decision.candidate_version
+
     # the finalist of a later search trains with the champion's budget, not its own
-    finalist = train_like_champion(good, replace(BASE, epochs=1), output)
+    finalist = train_like_champion(good, replace(BASE, epochs=1), output, CHAMPION_NOW)
     assert finalist.config.epochs == BASE.epochs and finalist.run_id != good.run_id
     assert finalist.config.learning_rate == good.params["learning_rate"]

@@ -1,7 +1,7 @@
 """The runner's schedule: needs respected, up to `jobs` at once, results in course order."""
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -10,7 +10,7 @@ from nbformat.v4 import new_notebook
 
 from course.errors import UsageError
 from course.report import NotebookResult, Status
-from course.runner import find_notebooks
+from course.runner import find_notebooks, not_passed_and_after, plan_selection
 from course.schedule import run_when_ready
 
 
@@ -28,8 +28,8 @@ def result(notebook: Fake, status: Status = Status.PASSED) -> NotebookResult:
     return NotebookResult(notebook.name, status, 0.0, {})
 
 
-def skip(notebook: Fake) -> NotebookResult:
-    return result(notebook, Status.SKIPPED)
+def skip(notebook: Fake, reason: str) -> NotebookResult:
+    return replace(result(notebook, Status.SKIPPED), skip_reason=reason)
 
 
 def test_a_notebook_starts_only_after_what_it_needs_and_results_keep_course_order():
@@ -71,15 +71,81 @@ def test_one_job_runs_in_course_order():
 
 
 def test_after_a_failure_what_has_not_started_is_skipped_unless_keep_going():
-    notebooks = [Fake("01"), Fake("02", ("01",)), Fake("03", ("02",))]
+    notebooks = [Fake("01"), Fake("02"), Fake("03", ("02",))]
 
     def run(notebook: Fake) -> NotebookResult:
         return result(notebook, Status.FAILED if notebook.prefix == "01" else Status.PASSED)
 
-    stopped = run_when_ready(notebooks, run, skip, jobs=2)
+    stopped = run_when_ready(notebooks, run, skip, jobs=1)
     assert [r.status for r in stopped] == [Status.FAILED, Status.SKIPPED, Status.SKIPPED]
-    going = run_when_ready(notebooks, run, skip, jobs=2, keep_going=True)
+    assert stopped[1].skip_reason == "01_fake failed (--keep-going runs the rest)"
+    going = run_when_ready(notebooks, run, skip, jobs=1, keep_going=True)
     assert [r.status for r in going] == [Status.FAILED, Status.PASSED, Status.PASSED]
+
+
+def test_a_notebook_whose_need_did_not_run_to_its_end_is_skipped_with_the_reason():
+    notebooks = [Fake("01"), Fake("02", ("01",)), Fake("03", ("02",)), Fake("04")]
+
+    def run(notebook: Fake) -> NotebookResult:
+        return result(notebook, Status.FAILED if notebook.prefix == "01" else Status.PASSED)
+
+    going = run_when_ready(notebooks, run, skip, jobs=2, keep_going=True)
+    assert [r.status for r in going] == [
+        Status.FAILED,
+        Status.SKIPPED,
+        Status.SKIPPED,
+        Status.PASSED,
+    ]
+    assert going[1].skip_reason == "needs 01_fake, which did not run to its end"
+    assert going[2].skip_reason == "needs 02_fake, which did not run to its end"
+
+
+COURSE = [
+    Fake("01"),
+    Fake("02", ("01",)),
+    Fake("03", ("01",)),
+    Fake("05", ("03",)),
+    Fake("06", ("05",)),
+]
+
+
+def planned(wanted: set[str], passed: set[str]) -> tuple[list[str], list[str]]:
+    notebooks, plan = plan_selection(COURSE, wanted, passed)
+    return [notebook.prefix for notebook in notebooks], plan
+
+
+def test_a_notebook_alone_in_a_new_folder_runs_after_everything_it_stands_on():
+    assert planned({"06"}, set()) == (
+        ["01", "03", "05", "06"],
+        ["06 needs 05, 03, 01: running them first"],
+    )
+
+
+def test_where_its_needs_passed_only_the_notebook_asked_for_runs():
+    assert planned({"06"}, {"01", "02", "03", "05", "06"}) == (["06"], [])
+    assert planned({"03", "06"}, {"01", "03", "05"}) == (
+        ["03", "05", "06"],
+        ["06 needs 05, 03, 01: running 05 first"],
+    )
+
+
+def test_a_need_that_stands_on_one_that_runs_again_runs_again_too():
+    assert planned({"06"}, {"01", "05"}) == (
+        ["03", "05", "06"],
+        ["06 needs 05, 03, 01: running 05, 03 first"],
+    )
+
+
+def test_resume_takes_what_did_not_pass_and_what_stands_on_it():
+    records = {
+        "01_fake": {"status": "passed"},
+        "02_fake": {"status": "passed"},
+        "03_fake": {"status": "failed"},
+        "05_fake": {"status": "skipped"},
+        "06_fake": {"status": "passed"},
+    }
+    assert not_passed_and_after(COURSE, records) == {"03", "05", "06"}
+    assert not_passed_and_after(COURSE, {"01_fake": {"status": "passed"}}) == set()
 
 
 def test_a_need_outside_the_selection_counts_as_met():

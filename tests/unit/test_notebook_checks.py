@@ -11,7 +11,12 @@ import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course.cli import main
-from course.notebook_checks import check_notebooks, notebook_problems
+from course.notebook_checks import (
+    allowed_figures,
+    check_notebooks,
+    notebook_problems,
+    typed_figures,
+)
 from course.runner import NOTEBOOKS_DIR, REPO_ROOT
 
 
@@ -95,3 +100,28 @@ def test_cli_exit_code(tmp_path, capsys, notebook, code):
     path = write(notebook(), tmp_path / "nb.ipynb")
     assert main(["check-notebooks", str(tmp_path)]) == code
     assert (str(path) in capsys.readouterr().out) == bool(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("Expect 1.10 ms per image.", ["1.10 ms"]),
+        ("Accuracy reached 97.9 % on the test set.", ["97.9 %"]),
+        ("Nine in ten (the measured run: 87 % at a threshold of 0.50).", ["87 %", "0.50"]),
+        ("Expect agreement of 99.5 % or more.", []),  # a bound of the expectations
+        ("200s resume within 5 s; 1,000 digits, 10 % of them foreign.", []),  # 5: a parameter
+        ("Run `serve --timeout 2.5 s` first.", []),  # code, not prose
+    ],
+)
+def test_a_measured_figure_typed_into_markdown_is_flagged_unless_expected(text, flagged):
+    nb = new_notebook(cells=[new_markdown_cell(text)])
+    found = typed_figures(nb, allowed={0.995, 5})
+    assert [problem.split("'")[1] for problem in found] == flagged
+
+
+def test_the_figures_a_notebook_may_quote_are_its_bounds_and_parameters(tmp_path):
+    nb = clean_notebook()  # parameters: epochs = 1
+    nb.cells.append(new_code_cell('record_metrics(run_dir, "01_learn", {"accuracy": 0.7})'))
+    nbformat.write(nb, tmp_path / "01_learn.ipynb")
+    (tmp_path / "expectations.yml").write_text("01_learn:\n  smoke:\n    accuracy: {min: 0.5}\n")
+    assert allowed_figures(tmp_path / "01_learn.ipynb") == {0.5, 1.0}

@@ -31,6 +31,8 @@ def test_routing_counts_every_pdf_and_the_accuracy_of_the_automatic_ones():
     assert routing["decided automatically"].tolist() == pytest.approx([0.8, 0.6, 0.4])
     assert routing["accuracy of those"].tolist() == pytest.approx([0.75, 1.0, 1.0])
     assert routing["to a person"].tolist() == [1, 2, 3]  # the failed PDF always goes to one
+    assert routing["mistakes to a person"].tolist() == [0, 1, 1]  # d.pdf, once below
+    assert (routing["mistakes"] == 1).all()
 
 
 def test_the_lowest_threshold_that_reaches_the_target():

@@ -1,6 +1,9 @@
 """The registry module against a real SQLite MLflow store, with models that answer one class
 each (conftest's ``constant_model``), so every accuracy and decision is known in advance."""
 
+import os
+import shutil
+
 import mlflow
 import numpy as np
 import pytest
@@ -9,6 +12,8 @@ from mlflow.exceptions import MlflowException
 
 from data_science import registry
 from data_science.registry import CHALLENGER, CHAMPION
+from data_science.tracking import use_tracking
+from production.__main__ import newest_run_with
 
 LABELS = np.array([0, 0, 0, 1, 2, 3, 4, 5, 6, 7])  # "always 0" scores 0.3, "always 1" 0.1
 IMAGES = np.zeros((len(LABELS), 28, 28, 1), np.float32)
@@ -129,3 +134,32 @@ def test_promotion_rule():
     assert not registry.decide_promotion("m", "2", 0.94, ("1", 0.95)).promoted
     assert registry.decide_promotion("m", "2", 0.96, ("1", 0.95)).promoted
     assert not registry.decide_promotion("m", "2", 0.96, ("1", 0.95), margin=0.02).promoted
+
+
+def test_a_decision_against_a_pinned_version_gives_the_role_back_when_it_wins(name, version_of):
+    first = version_of(0)
+    registry.apply_decision(decide(name, first, 0.3))
+    later = version_of(1)
+    registry.apply_decision(registry.decide_promotion(name, later, 0.9, (first, 0.3)))
+    assert str(registry.champion_version(name).version) == later
+    # a notebook re-run: its candidate measured against the version it started from
+    replayed = version_of(1)
+    pinned = registry.score(f"models:/{name}/{first}", IMAGES, LABELS)
+    decision = registry.decide_promotion(name, replayed, 0.1, pinned)
+    registry.apply_decision(decision)
+    assert str(registry.champion_version(name).version) == first
+    assert registry.winner(decision) == f"models:/{name}/{first}"
+
+
+def test_make_serve_takes_the_newest_run_folder_whose_registry_has_the_model(
+    name, version_of, registry_store, tmp_path
+):
+    registry.apply_decision(decide(name, version_of(0), 0.3))
+    runs = tmp_path / "runs"
+    shutil.copytree(registry_store, runs / "with-champion")
+    use_tracking(runs / "newer-without", "registry")
+    os.utime(runs / "with-champion" / "mlflow.db", (0, 0))  # the older store
+    found = newest_run_with(f"models:/{name}@{CHAMPION}", runs)
+    assert found == runs / "with-champion"
+    with pytest.raises(SystemExit, match="no run folder under .* has models:/nobody@champion"):
+        newest_run_with("models:/nobody@champion", runs)

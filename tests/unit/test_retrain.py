@@ -69,7 +69,8 @@ def test_the_challenger_becomes_champion_only_when_the_rule_holds(
     registry.set_role(name, challenger, CHALLENGER)
 
     test_sets = {"mnist": (IMAGES, MNIST), "foreign": (IMAGES, FOREIGN)}
-    decision = retrain.compare_and_promote(test_sets, name, max_mnist_drop, foreign_share=0.9)
+    pinned = (f"models:/{name}/{champion}", f"models:/{name}/{challenger}")
+    decision = retrain.compare_and_promote(test_sets, *pinned, max_mnist_drop, foreign_share=0.9)
     assert decision.table.loc[CHALLENGER].tolist() == pytest.approx([0.1, 0.5, 0.46])
     assert decision.table.loc[CHAMPION].tolist() == pytest.approx([0.6, 0.1, 0.15])
     assert decision.promoted == promoted and decision.candidate_version == challenger
@@ -81,7 +82,7 @@ def test_the_challenger_becomes_champion_only_when_the_rule_holds(
 
 def decision(promoted: bool) -> retrain.ChallengerDecision:
     table = accuracies((0.98, 0.3), (0.97, 0.9))
-    return retrain.ChallengerDecision("m", "2", table, 0.02, 0.1, promoted)
+    return retrain.ChallengerDecision("m", "2", "1", table, 0.02, 0.1, promoted)
 
 
 def test_a_promoted_challenger_is_rolled_out_with_the_stated_share_to_green(tmp_path):
