@@ -115,6 +115,16 @@ def not_passed_and_after(notebooks: Sequence[Notebook], records: dict[str, dict]
     return again
 
 
+def passed_here(records: dict[str, dict], profile: str) -> set[str]:
+    """The notebooks (by NN) whose latest result in the run folder passed on ``profile``:
+    one that passed on another profile taught another lesson."""
+    return {
+        name[:2]
+        for name, record in records.items()
+        if record["status"] == Status.PASSED and record["profile"] == profile
+    }
+
+
 def record_result(run_dir: Path, result: NotebookResult, profile: str, overrides: dict) -> None:
     """A notebook's latest result in this run folder, with how it was run."""
     path = run_dir / "results" / f"{result.name}.json"
@@ -198,12 +208,7 @@ def run_notebooks(
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r} (choose from {', '.join(PROFILES)})")
     overrides = dict(overrides or {})
-    passed = {
-        name[:2]
-        for name, record in records.items()
-        if record["status"] == Status.PASSED and record["profile"] == profile
-    }
-    notebooks, plan = plan_selection(everything, wanted, passed)
+    notebooks, plan = plan_selection(everything, wanted, passed_here(records, profile))
     if resume and not notebooks:
         plan = [f"nothing to resume: every notebook recorded in {run_dir} passed"]
     check_overrides(notebooks, overrides)
@@ -238,24 +243,44 @@ def run_notebooks(
 
     jobs = PROFILES[profile]["jobs"] if jobs is None else jobs
     results = run_when_ready(notebooks, run, skip, jobs, keep_going, on_result)
-    commit, dirty = kit_commit(REPO_ROOT)
     report = RunReport(
-        profile=profile,
-        started=started.isoformat(timespec="seconds"),
-        duration=round(time.monotonic() - clock, 2),
-        python=platform.python_version(),
-        papermill=papermill.__version__,
-        run_dir=run_dir,
+        **_run_facts(profile, started, clock, run_dir),
         notebooks=results,
-        kit_commit=commit,
-        kit_dirty=dirty,
-        versions=package_versions(),
         jobs=jobs,
         overrides=overrides,
         plan=plan,
     )
-    earlier = earlier_run(run_dir, profile, report.started)
-    write_reports(report, earlier and (lambda: "\n" + compare_runs(earlier, run_dir)))
+    return write_run_report(report)
+
+
+def _run_facts(profile: str, started: datetime, clock: float, run_dir: Path) -> dict[str, Any]:
+    commit, dirty = kit_commit(REPO_ROOT)
+    return {
+        "profile": profile,
+        "started": started.isoformat(timespec="seconds"),
+        "duration": round(time.monotonic() - clock, 2),
+        "python": platform.python_version(),
+        "papermill": papermill.__version__,
+        "run_dir": run_dir,
+        "kit_commit": commit,
+        "kit_dirty": dirty,
+        "versions": package_versions(),
+    }
+
+
+def report_of(
+    results: list[NotebookResult], profile: str, started: datetime, clock: float, run_dir: Path
+) -> RunReport:
+    """The report of notebooks executed one by one (``execute_notebook``), not by
+    ``run_notebooks``: since ``started`` (``clock``: ``time.monotonic()`` then)."""
+    return RunReport(**_run_facts(profile, started, clock, run_dir), notebooks=results)
+
+
+def write_run_report(report: RunReport) -> RunReport:
+    """Write report.json and report.md, with the change since the latest earlier run of
+    the same profile beside it."""
+    earlier = earlier_run(report.run_dir, report.profile, report.started)
+    write_reports(report, earlier and (lambda: "\n" + compare_runs(earlier, report.run_dir)))
     return report
 
 

@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.parent.name in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
-    # The notebooks' smoke run is the longest module: first, so that with two workers
+    # The student path through the notebooks is the longest module: first, so that with two workers
     # (make test) it runs beside all the others rather than after them.
     items.sort(key=lambda item: item.path.parent.name != "notebooks")
 

@@ -1,17 +1,22 @@
 """The course as a student runs it, re-runs included.
 
-The real notebooks are executed one at a time from a copy of the notebooks folder, with
-the kernel in that folder and the notebooks' own default `run_dir` (so everything lands in
+The real notebooks are executed from a copy of the notebooks folder, with the kernel in
+that folder and the notebooks' own default `run_dir` (so everything lands in
 `runs/notebooks/` beside the copy, as in Jupyter), the smoke profile's parameters injected:
-01 → 06 in order, then 06 and 03 again (after 06 promoted or kept its challenger), then
-05 again. Every execution must pass and show what notebooks/expectations.yml expects on the
-smoke profile; and a re-run must start from what the notebook it stands on handed over,
-whatever a later notebook did to the registry since. The executed copies are kept if
-COURSE_SMOKE_RUN_DIR names a folder (CI uploads it).
+01 → 06 in order, then 06 and 03 again (after 06 promoted or kept its challenger), then 05
+again; 02 and 04, which nothing later stands on, each run beside the step after them. Every
+execution must pass and show what notebooks/expectations.yml expects on the smoke
+profile; and a re-run must start from what the notebook it stands on handed over, whatever
+a later notebook did to the registry since. The run folder gets the runner's report.md and
+report.json; it is kept in `<COURSE_SMOKE_RUN_DIR>/runs/notebooks` when that variable
+names a folder (CI uploads it and compares it with main's).
 """
 
 import os
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,11 +26,19 @@ from course.handover import handed_over
 from course.offline_html import NETWORK_RESOURCE
 from course.profiles import PROFILES, profile_parameters
 from course.report import NotebookResult, Status
-from course.runner import NOTEBOOKS_DIR, execute_notebook, find_notebooks, judge_results
+from course.runner import (
+    NOTEBOOKS_DIR,
+    execute_notebook,
+    find_notebooks,
+    judge_results,
+    report_of,
+    write_run_report,
+)
 
 pytestmark = pytest.mark.notebooks
 PROFILE = "smoke"
 STEPS = ("01", "02", "03", "04", "05", "06", "06", "03", "05")
+BESIDE = ("02", "04")  # nothing later stands on them: each runs beside the next step
 
 
 @pytest.fixture(scope="module")
@@ -37,29 +50,32 @@ def student(tmp_path_factory) -> tuple[Path, list[NotebookResult], dict[str, lis
     run_dir = root / "runs" / "notebooks"  # where the notebooks' default run_dir points
     notebooks = {notebook.prefix: notebook for notebook in find_notebooks(root / "notebooks")}
     expectations = load_expectations(root / "notebooks", set(PROFILES))
-    results, handovers = [], {}
+
+    def step(prefix: str) -> NotebookResult:
+        notebook = notebooks[prefix]
+        values = profile_parameters(PROFILE, prefix)  # the smoke values; run_dir: its default
+        parameters = {name: value for name, value in values.items() if name in notebook.declared}
+        result = execute_notebook(notebook, run_dir, parameters, PROFILES[PROFILE]["timeout"])
+        return judge_results(result, expectations, PROFILE)
+
+    outcomes, handovers = [], {}
+    started, clock = datetime.now().astimezone(), time.monotonic()
     # Earlier tests leave MLflow's last tracking URI in the environment; the notebooks must
     # use their run folder's store, as on a fresh machine.
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(1) as beside:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         for prefix in STEPS:
-            notebook = notebooks[prefix]
-            values = profile_parameters(PROFILE, prefix)
-            parameters = {
-                name: value for name, value in values.items() if name in notebook.declared
-            }
-            timeout = PROFILES[PROFILE]["timeout"]
-            result = execute_notebook(notebook, run_dir, parameters, timeout)
-            results.append(judge_results(result, expectations, PROFILE))
-            handovers.setdefault(notebook.name, []).append(_handover(run_dir, notebook.name))
+            if prefix in BESIDE:
+                outcomes.append(beside.submit(step, prefix))
+                continue
+            outcomes.append(step(prefix))
+            name = notebooks[prefix].name
+            handovers.setdefault(name, []).append(handed_over(run_dir, name))
+    results = [
+        outcome if isinstance(outcome, NotebookResult) else outcome.result() for outcome in outcomes
+    ]
+    write_run_report(report_of(results, PROFILE, started, clock, run_dir))
     return run_dir, results, handovers
-
-
-def _handover(run_dir: Path, notebook: str) -> dict:
-    try:
-        return handed_over(run_dir, notebook)
-    except LookupError:
-        return {}  # 02 and 04 hand nothing over
 
 
 def step_id(index: int) -> str:
