@@ -15,10 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from cloud.assets import ROOT
+from cloud.sdk import loader as sdk_loader
 from cloud.validate import LOADERS
 from production.azureml_yaml import schema_kind
 from production.deployment import PLACEHOLDER_SUFFIX, SUFFIX_VARIABLE, WORKSPACE_VARIABLES
@@ -36,6 +38,7 @@ AZ_COMMANDS = {  # loader -> the az ml command that creates the same asset
     "load_online_deployment": "az ml online-deployment create",
     "load_batch_endpoint": "az ml batch-endpoint create",
     "load_batch_deployment": "az ml batch-deployment create",
+    "load_pipeline_component_batch_deployment": "az ml batch-deployment create",
     "load_schedule": "az ml schedule create",
 }
 CLIENT_OPERATIONS = {  # loader -> (MLClient attribute, method)
@@ -48,6 +51,7 @@ CLIENT_OPERATIONS = {  # loader -> (MLClient attribute, method)
     "load_online_deployment": ("online_deployments", "begin_create_or_update"),
     "load_batch_endpoint": ("batch_endpoints", "begin_create_or_update"),
     "load_batch_deployment": ("batch_deployments", "begin_create_or_update"),
+    "load_pipeline_component_batch_deployment": ("batch_deployments", "begin_create_or_update"),
     "load_schedule": ("schedules", "begin_create_or_update"),
 }
 
@@ -144,6 +148,15 @@ def signed_in_credential(timeout: float = SIGN_IN_SECONDS):
     return credential
 
 
+def finished(created: Any) -> Any:
+    """What a create call made: the entity, once a long-running operation has finished. Only
+    a poller is waited on: a command job has a ``result`` attribute of its own (its output
+    named ``result``), which is not a method."""
+    from azure.core.polling import LROPoller
+
+    return created.result() if isinstance(created, LROPoller) else created
+
+
 def submit(file: str | Path, workspace: Workspace | None = None) -> str:
     """Create the asset or job of ``file`` in the workspace; return its name (and, for a
     job, the studio URL to watch it)."""
@@ -165,9 +178,8 @@ def submit(file: str | Path, workspace: Workspace | None = None) -> str:
         connection_timeout=15,
         read_timeout=60,
     )
-    entity = getattr(sdk, loader)(file)
+    entity = sdk_loader(loader)(file)
     operations, method = CLIENT_OPERATIONS[loader]
-    created = getattr(getattr(client, operations), method)(entity)
-    created = created.result() if hasattr(created, "result") else created
+    created = finished(getattr(getattr(client, operations), method)(entity))
     url = getattr(created, "studio_url", None)
     return f"{created.name}" + (f": watch it at {url}" if url else "")

@@ -12,7 +12,6 @@ the YAML as plain data, and each names the rule it enforces.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from typing import Any
 import yaml
 
 from cloud.assets import CONDA_FILE
+from cloud.sdk import entity_errors, kept_fields, loader
 from data_science.search_space import LOGGED_METRICS
 from production.azureml_yaml import schema_kind
 from production.deployment import SUFFIX_RULE
@@ -117,15 +117,8 @@ def unique(problems: list[Problem]) -> list[Problem]:
 def sdk_problems(path: Path, spec: dict, kind: str) -> list[Problem]:
     """The loader's complaints, the entity's own validation, and the keys the loader
     accepts but the entity drops."""
-    # Every loader lives here; azure.ai.ml re-exports most of them, not the pipeline
-    # component batch deployment's (whose schema, unlike load_batch_deployment's, is right).
-    import azure.ai.ml.entities._load_functions as sdk
-
-    # The SDK logs a warning for each of its experimental classes a loader touches.
-    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
-
     try:
-        entity = getattr(sdk, LOADERS[kind])(path)
+        entity = loader(LOADERS[kind])(path)
     except Exception as error:  # the loaders raise several unrelated exception types
         if isinstance(error, NotImplementedError):  # load_schedule, reporting a schema error,
             error = error.__context__ or error  # trips over MonitorSchedule's missing schema
@@ -134,16 +127,7 @@ def sdk_problems(path: Path, spec: dict, kind: str) -> list[Problem]:
             for key, message in sdk_messages(error)
         ]
     dropped = [Problem(path.name, key, DROPPED) for key in dropped_keys(spec, entity)]
-    validate = getattr(entity, "_validate", None)
-    if validate is None:
-        return dropped
-    try:
-        result = validate()
-    except NotImplementedError:  # MonitorSchedule inherits one; the SDK never calls it
-        return dropped
-    if result is None or result.passed:
-        return dropped
-    errors = result.error_messages.items()
+    errors = entity_errors(entity).items()
     return dropped + [Problem(path.name, key, message) for key, message in errors]
 
 
@@ -157,10 +141,8 @@ def dropped_keys(spec: dict, entity: Any) -> list[str]:
     """Keys of the YAML that the loaded entity does not hold: the request the SDK sends is
     built from the entity, so they never reach the service. (The entity's own dump is the
     comparison: the REST body itself renames, converts and resolves too much to compare
-    with: names go in the URL, ``5000`` ms becomes ``PT5S``, ``ro_mount`` ReadOnlyMount.)
-    A command job is compared as the job the SDK submits (``_to_job``)."""
-    submitted = entity._to_job() if hasattr(entity, "_to_job") else entity
-    kept = set(key_paths(submitted._to_dict()))
+    with: names go in the URL, ``5000`` ms becomes ``PT5S``, ``ro_mount`` ReadOnlyMount.)"""
+    kept = set(key_paths(kept_fields(entity)))
     return [key for key in key_paths(spec) if key != "$schema" and key not in kept]
 
 

@@ -13,6 +13,7 @@ from azure.ai.ml.entities import (
     MonitorSchedule,
 )
 
+from cloud.sdk import loader
 from cloud.submit import CLIENT_OPERATIONS, SubmissionError, az_command, loader_name, submit
 from cloud.validate import ENDPOINT_NAME, LOADERS, UNIQUE_SUFFIX, validate_file, validate_folder
 from production.azureml_yaml import schema_kind
@@ -46,9 +47,7 @@ def read(path: Path) -> dict:
 
 
 def load(path: Path):
-    import azure.ai.ml.entities._load_functions as sdk
-
-    return getattr(sdk, LOADERS[schema_kind(read(path))])(path)
+    return loader(LOADERS[schema_kind(read(path))])(path)
 
 
 def test_the_bundle_validates_clean(bundle):
