@@ -15,6 +15,7 @@ from cloud.submit import (
     CLIENT_OPERATIONS,
     PLACEHOLDER_NAME,
     NotConfigured,
+    az_command,
     finished,
     submit,
 )
@@ -68,3 +69,9 @@ def test_without_a_workspace_every_kind_the_kit_writes_is_not_submitted_with_its
     for path in files:
         with pytest.raises(NotConfigured, match=r"Equivalent command: az ml [\w-]+ create -f "):
             submit(path)
+
+
+def test_the_kinds_that_had_no_command_have_one(azureml_folder):
+    batch = az_command(REFERENCE_DIR / "batch-deployment.yml")
+    assert batch.startswith("az ml batch-deployment create -f ")
+    assert az_command(azureml_folder / "monitor.yml").startswith("az ml schedule create -f ")
