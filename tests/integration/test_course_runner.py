@@ -183,34 +183,20 @@ def test_undeclared_override_is_rejected_before_running(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_only_runs_what_a_notebook_stands_on_first_then_just_what_was_asked(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "run"
-    assert main(["run", "--notebooks-dir", str(COURSE), "--out", str(out), "--only", "03"]) == 0
-    assert "03 needs 02, 01: running them first" in capsys.readouterr().out
-    assert read_metrics(out, "03_third") == {"chain": "01,02,03"}
-
-    again = run_notebooks(notebooks_dir=COURSE, out=out, only=["03"])
-    assert statuses(again) == {"03_third": Status.PASSED} and again.plan == []
-    assert "03 needs" not in (out / "report.md").read_text()
-    assert passed_here(folder_results(out), "smoke") == set()  # another profile's lesson
-
-
-def test_resume_runs_what_did_not_pass_and_what_stands_on_it(
+def test_needs_run_first_a_failed_need_skips_and_resume_finishes_the_chain(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
     out.mkdir()
     (out / "break-02").touch()  # 02 fails until the file goes
-    broken = run_notebooks(notebooks_dir=COURSE, out=out, keep_going=True, profile="smoke")
-    assert statuses(broken) == {
-        "01_first": Status.PASSED,
-        "02_second": Status.FAILED,
-        "03_third": Status.SKIPPED,
-    }
-    assert broken.notebooks[2].skip_reason == "needs 02_second, which did not run to its end"
-    assert "- 03_third: needs 02_second" in (out / "report.md").read_text()
+    argv = ["run", "--notebooks-dir", str(COURSE), "--profile", "smoke", "--keep-going"]
+    assert main([*argv, "--out", str(out), "--only", "03"]) == 1
+    assert "03 needs 02, 01: running them first" in capsys.readouterr().out
+    broken = json.loads((out / "report.json").read_text())
+    assert [nb["status"] for nb in broken["notebooks"]] == ["passed", "failed", "skipped"]
+    skipped = broken["notebooks"][2]["skip_reason"]
+    assert skipped == "needs 02_second, which did not run to its end"
+    assert f"- 03_third: {skipped}" in (out / "report.md").read_text()
 
     (out / "break-02").unlink()
     assert main(["run", "--notebooks-dir", str(COURSE), "--resume", str(out)]) == 0
@@ -218,6 +204,10 @@ def test_resume_runs_what_did_not_pass_and_what_stands_on_it(
     assert resumed["profile"] == "smoke"  # the folder's, not the command line's default
     assert [nb["name"] for nb in resumed["notebooks"]] == ["02_second", "03_third"]
     assert read_metrics(out, "03_third") == {"chain": "01,02,03"}
+
+    again = run_notebooks(notebooks_dir=COURSE, out=out, only=["03"], profile="smoke")
+    assert statuses(again) == {"03_third": Status.PASSED} and again.plan == []
+    assert passed_here(folder_results(out), "default") == set()  # another profile's lesson
     capsys.readouterr()
     assert main(["run", "--notebooks-dir", str(COURSE), "--resume", str(out)]) == 0
     assert "nothing to resume" in capsys.readouterr().out
