@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from course.expectations import FILE_NAME, load_expectations
+from course.expectations import FILE_NAME, Expectation, Expectations, load_expectations
 from course.profiles import PROFILES
 from course.runner import KERNEL
 
@@ -23,7 +23,7 @@ _FIGURE = re.compile(
 )
 
 
-def notebook_problems(path: Path) -> list[str]:
+def notebook_problems(path: Path, expectations: Expectations | None = None) -> list[str]:
     """One line per problem, `path: where: what`; empty when the notebook is clean."""
     try:
         nb = nbformat.read(path, as_version=4)
@@ -44,8 +44,8 @@ def notebook_problems(path: Path) -> list[str]:
             problems.append(f"{path}: cell {index}: has outputs (strip them with nbstripout)")
         if cell.execution_count is not None:
             problems.append(f"{path}: cell {index}: has an execution count")
-    if (path.parent / FILE_NAME).exists():
-        for figure in typed_figures(nb, allowed_figures(path)):
+    if expectations is not None:
+        for figure in typed_figures(nb, allowed_figures(nb, expectations.get(path.stem, {}))):
             problems.append(f"{path}: {figure}: a measured figure typed into the text")
     return problems
 
@@ -71,13 +71,13 @@ def typed_figures(nb: nbformat.NotebookNode, allowed: set[float]) -> list[str]:
     return found
 
 
-def allowed_figures(path: Path) -> set[float]:
-    """The numbers a notebook's text may quote: its expectations' bounds (any profile) and
-    its parameters' values."""
-    expectations = load_expectations(path.parent, set(PROFILES))
-    rules = [rule for by_profile in expectations.get(path.stem, {}).values() for rule in by_profile]
+def allowed_figures(
+    nb: nbformat.NotebookNode, rules_by_profile: dict[str, list[Expectation]]
+) -> set[float]:
+    """The numbers a notebook's text may quote: the bounds of its expectations (any
+    profile) and its parameters' values."""
+    rules = [rule for rules in rules_by_profile.values() for rule in rules]
     bounds = {bound for rule in rules for bound in (rule.min, rule.max) if bound is not None}
-    nb = nbformat.read(path, as_version=4)
     parameters = [cell.source for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
     values = {
         float(node.value)
@@ -93,4 +93,12 @@ def check_notebooks(paths: Iterable[Path]) -> list[str]:
     files = []
     for path in map(Path, paths):
         files += sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
-    return [problem for file in files for problem in notebook_problems(file)]
+    expectations = {folder: _expectations(folder) for folder in {file.parent for file in files}}
+    return [
+        problem for file in files for problem in notebook_problems(file, expectations[file.parent])
+    ]
+
+
+def _expectations(folder: Path) -> Expectations | None:
+    """A folder's expectations, read once for all its notebooks; None without a file."""
+    return load_expectations(folder, set(PROFILES)) if (folder / FILE_NAME).exists() else None

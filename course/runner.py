@@ -216,9 +216,8 @@ def run_notebooks(
         expectations = load_expectations(notebooks_dir, set(PROFILES))
     except ExpectationsError as error:
         raise UsageError(str(error)) from None
-    for line in plan:
-        if on_plan:
-            on_plan(line)
+    for line in plan if on_plan else []:
+        on_plan(line)
     started = datetime.now().astimezone()
     clock = time.monotonic()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -236,10 +235,8 @@ def run_notebooks(
         return recorded(judge_results(result, expectations, profile))
 
     def skip(notebook: Notebook, reason: str) -> NotebookResult:
-        parameters_ = parameters(notebook)
-        return recorded(
-            NotebookResult(notebook.name, Status.SKIPPED, 0.0, parameters_, skip_reason=reason)
-        )
+        skipped = NotebookResult(notebook.name, Status.SKIPPED, 0.0, parameters(notebook))
+        return recorded(replace(skipped, skip_reason=reason))
 
     jobs = PROFILES[profile]["jobs"] if jobs is None else jobs
     results = run_when_ready(notebooks, run, skip, jobs, keep_going, on_result)

@@ -94,11 +94,11 @@ def score(
     no such model (``model_uri`` None, or a role no version holds yet)."""
     from data_science.evaluate import evaluate_model
 
-    try:
-        version = resolve(model_uri) if model_uri else None
-    except LookupError:
+    if model_uri is None:
         return None
-    if version is None:
+    try:
+        version = resolve(model_uri)
+    except LookupError:
         return None
     model = mlflow.keras.load_model(f"models:/{version.name}/{version.version}")
     return str(version.version), evaluate_model(model, x_test, y_test).accuracy

@@ -11,12 +11,14 @@ import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course.cli import main
+from course.expectations import load_expectations
 from course.notebook_checks import (
     allowed_figures,
     check_notebooks,
     notebook_problems,
     typed_figures,
 )
+from course.profiles import PROFILES
 from course.runner import NOTEBOOKS_DIR, REPO_ROOT
 
 
@@ -124,4 +126,5 @@ def test_the_figures_a_notebook_may_quote_are_its_bounds_and_parameters(tmp_path
     nb.cells.append(new_code_cell('record_metrics(run_dir, "01_learn", {"accuracy": 0.7})'))
     nbformat.write(nb, tmp_path / "01_learn.ipynb")
     (tmp_path / "expectations.yml").write_text("01_learn:\n  smoke:\n    accuracy: {min: 0.5}\n")
-    assert allowed_figures(tmp_path / "01_learn.ipynb") == {0.5, 1.0}
+    expectations = load_expectations(tmp_path, set(PROFILES))
+    assert allowed_figures(nb, expectations["01_learn"]) == {0.5, 1.0}
