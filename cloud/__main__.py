@@ -3,6 +3,7 @@
 python -m cloud generate --out DIR     write every asset as YAML
 python -m cloud validate DIR           SDK loaders plus the checks they miss
 python -m cloud submit FILE            create it in the configured workspace
+python -m cloud rehearse DIR [DIR …]   submit every file to a stand-in workspace, offline
 """
 
 from __future__ import annotations
@@ -22,10 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     command.add_argument("folder")
     command = commands.add_parser("submit", help="submit a YAML file to the workspace")
     command.add_argument("file")
-    args = parser.parse_args(argv)
-    return {"generate": run_generate, "validate": run_validate, "submit": run_submit}[args.command](
-        args
+    command = commands.add_parser(
+        "rehearse", help="submit every YAML file of the folders to a stand-in workspace"
     )
+    command.add_argument("folders", nargs="+")
+    command.add_argument(
+        "--record", default="runs/rehearsal/requests.jsonl", help="where every request goes"
+    )
+    args = parser.parse_args(argv)
+    run = {
+        "generate": run_generate,
+        "validate": run_validate,
+        "submit": run_submit,
+        "rehearse": run_rehearse,
+    }
+    return run[args.command](args)
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -58,6 +70,21 @@ def run_submit(args: argparse.Namespace) -> int:
         print(f"not submitted: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_rehearse(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cloud.rehearse import rehearse, table
+
+    rehearsal = rehearse(args.folders, Path(args.record))
+    print(table(rehearsal.rows))
+    for problem in rehearsal.problems:
+        print(f"rule broken: {problem}")
+    for row in rehearsal.failed:
+        print(f"{row.file}: {row.outcome}", file=sys.stderr)
+    print(f"{rehearsal.summary()}; requests in {args.record}")
+    return 0 if rehearsal.passed else 1
 
 
 if __name__ == "__main__":

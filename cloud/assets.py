@@ -1,9 +1,10 @@
 """Every Azure ML asset of the course as plain data, ready to be written as YAML.
 
-Paths inside a spec are relative to the YAML file that will hold it; ``code_root`` is the
-repository root seen from that folder (``../..`` from ``cloud/azureml/``). The jobs run the
-same entry points as the local course (``python -m data_science.train …``), uploaded from
-the repository root; ``.amlignore`` there keeps the virtual environment, runs and tests out.
+Paths inside a spec are relative to the YAML file that will hold it. The jobs run the same
+entry points as the local course (``python -m data_science.train …``), from ``code:``, the
+folder ``cloud/job_code/``: links to exactly the packages a job imports (``data_science``
+and ``cloud.steps``), so that the SDK hashes and uploads about a hundred files, not the
+checkout (it walks a folder, virtual environment included, before ``.amlignore`` applies).
 
 The online endpoint is not here: it serves a bundle (``python -m production bundle``),
 which carries its own model, endpoint and deployment YAML.
@@ -29,6 +30,7 @@ from production.deployment import BASE_IMAGE, endpoint_name
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = ROOT / "cloud" / "azureml"
 CONDA_FILE = ROOT / "environment.yml"
+JOB_CODE = ROOT / "cloud" / "job_code"
 ENVIRONMENT = "mnist-course-kit"
 ENVIRONMENT_REF = f"azureml:{ENVIRONMENT}@latest"
 DATA_ASSET = "mnist"
@@ -60,9 +62,9 @@ MNIST_INPUT = {"type": "uri_folder", "path": f"azureml:{DATA_ASSET}@latest", "mo
 RUN_OUTPUT = {"type": "uri_folder"}
 
 
-def code_root_from(folder: str | Path) -> str:
-    """The repository root as a path relative to ``folder``, with forward slashes."""
-    return Path(os.path.relpath(ROOT, Path(folder).resolve())).as_posix()
+def relative_to(path: Path, folder: str | Path) -> str:
+    """``path`` relative to ``folder``, with forward slashes."""
+    return Path(os.path.relpath(path, Path(folder).resolve())).as_posix()
 
 
 def training_command(data_dir: str, output: str, model_name: str | None, searched=()) -> str:
@@ -78,13 +80,13 @@ def training_command(data_dir: str, output: str, model_name: str | None, searche
     return "python -m data_science.train " + " ".join(flags)
 
 
-def environment_asset(code_root: str) -> dict[str, Any]:
+def environment_asset(conda_file: str) -> dict[str, Any]:
     return {
         "$schema": schema("environment"),
         "name": ENVIRONMENT,
         "description": "Training environment of the MLOps course kit (conda: environment.yml)",
         "image": BASE_IMAGE,
-        "conda_file": f"{code_root}/environment.yml",
+        "conda_file": conda_file,
     }
 
 
@@ -98,7 +100,7 @@ def mnist_data_asset() -> dict[str, Any]:
     }
 
 
-def training_job(code_root: str) -> dict[str, Any]:
+def training_job(code: str) -> dict[str, Any]:
     """The local training run as a command job; MLflow logs into the workspace there."""
     return {
         "$schema": schema("commandJob"),
@@ -106,7 +108,7 @@ def training_job(code_root: str) -> dict[str, Any]:
         "display_name": "mnist-train",
         "experiment_name": EXPERIMENT,
         "description": "python -m data_science.train, the same entry point as local training",
-        "code": code_root,
+        "code": code,
         "command": training_command("${{inputs.mnist}}", "${{outputs.run_output}}", MODEL_NAME),
         "environment": ENVIRONMENT_REF,
         "compute": COMPUTE,
@@ -127,7 +129,7 @@ def sweepable(distribution: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sweep_job(code_root: str, sampler: str) -> dict[str, Any]:
+def sweep_job(code: str, sampler: str) -> dict[str, Any]:
     """A sweep over ``data_science.search_space``: its space, objective, stopping and budget.
     The grid covers two parameters (over all five it would be 162 trials), and its budget
     is its size: a grid larger than its budget would leave points untried."""
@@ -157,7 +159,7 @@ def sweep_job(code_root: str, sampler: str) -> dict[str, Any]:
         },
         "outputs": {"run_output": dict(RUN_OUTPUT)},
         "trial": {
-            "code": code_root,
+            "code": code,
             # Trials do not register (each would race the others for the registry): the
             # best trial's run_output holds its model, registered once after the sweep.
             "command": training_command(
@@ -169,7 +171,7 @@ def sweep_job(code_root: str, sampler: str) -> dict[str, Any]:
 
 
 def command_component(
-    name: str, description: str, code_root: str, command: str, inputs: dict, outputs: dict
+    name: str, description: str, code: str, command: str, inputs: dict, outputs: dict
 ) -> dict[str, Any]:
     return {
         "$schema": schema("commandComponent"),
@@ -178,7 +180,7 @@ def command_component(
         "display_name": name.replace("_", " "),
         "type": "command",
         "description": description,
-        "code": code_root,
+        "code": code,
         "environment": ENVIRONMENT_REF,
         "inputs": inputs,
         "outputs": outputs,
@@ -190,14 +192,14 @@ def typed_inputs(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: {"type": COMPONENT_TYPES[type(v)], "default": v} for k, v in values.items()}
 
 
-def pipeline_components(code_root: str) -> dict[str, dict[str, Any]]:
+def pipeline_components(code: str) -> dict[str, dict[str, Any]]:
     """prepare → train → evaluate → register, keyed by file name."""
     folder = {"type": "uri_folder"}
     steps = "python -m cloud.steps"
     prepare = command_component(
         "mnist_prepare",
         "Check the MNIST files against the official checksums and pass them on",
-        code_root,
+        code,
         f"{steps} prepare --mnist ${{{{inputs.mnist}}}} --out ${{{{outputs.prepared}}}}",
         {"mnist": dict(folder)},
         {"prepared": dict(folder)},
@@ -205,7 +207,7 @@ def pipeline_components(code_root: str) -> dict[str, dict[str, Any]]:
     train = command_component(
         "mnist_train",
         "python -m data_science.train on the prepared data; registers a candidate",
-        code_root,
+        code,
         training_command("${{inputs.data}}", "${{outputs.run_output}}", CANDIDATE_NAME),
         {"data": dict(folder), **typed_inputs(TRAINING_INPUTS)},
         {"run_output": dict(folder)},
@@ -213,7 +215,7 @@ def pipeline_components(code_root: str) -> dict[str, dict[str, Any]]:
     evaluate = command_component(
         "mnist_evaluate",
         "Does the candidate beat the registered champion on the same test set?",
-        code_root,
+        code,
         f"{steps} evaluate --trained ${{{{inputs.trained}}}} --data ${{{{inputs.data}}}} "
         f"--model-name {MODEL_NAME} --decision ${{{{outputs.decision}}}}",
         {"trained": dict(folder), "data": dict(folder)},
@@ -222,7 +224,7 @@ def pipeline_components(code_root: str) -> dict[str, dict[str, Any]]:
     register = command_component(
         "mnist_register",
         "Register the candidate as the champion, only if the evaluation says so",
-        code_root,
+        code,
         f"{steps} register --trained ${{{{inputs.trained}}}} "
         f"--decision ${{{{inputs.decision}}}} --model-name {MODEL_NAME}",
         {"trained": dict(folder), "decision": dict(folder)},
@@ -275,7 +277,7 @@ def pipeline_job() -> dict[str, Any]:
     }
 
 
-def pdf_training_job(code_root: str) -> dict[str, Any]:
+def pdf_training_job(code: str) -> dict[str, Any]:
     """Notebook 02 end to end as a job (generate labelled PDFs, extract, train): it registers
     the PDF classifier that the batch deployment's pipeline binds."""
     return {
@@ -284,7 +286,7 @@ def pdf_training_job(code_root: str) -> dict[str, Any]:
         "display_name": "pdf-classifier-train",
         "experiment_name": "pdf-images",
         "description": "python -m data_science.pdf train: the PDF classifier, as in notebook 02",
-        "code": code_root,
+        "code": code,
         "command": "python -m data_science.pdf train ${{outputs.run_output}} "
         f"--pdfs ${{{{inputs.pdfs}}}} --epochs ${{{{inputs.epochs}}}} --model-name {PDF_MODEL}",
         "environment": ENVIRONMENT_REF,
@@ -294,12 +296,12 @@ def pdf_training_job(code_root: str) -> dict[str, Any]:
     }
 
 
-def classify_pdfs_component(code_root: str) -> dict[str, Any]:
+def classify_pdfs_component(code: str) -> dict[str, Any]:
     """The PDF pipeline's batch classifier as a component (one node, all its cores)."""
     return command_component(
         "classify_pdfs",
         "python -m data_science.pdf classify: every image of every PDF in a folder",
-        code_root,
+        code,
         "python -m data_science.pdf classify ${{inputs.pdfs}} --model ${{inputs.model}} "
         "--out ${{outputs.results}}/classified.csv",
         {"pdfs": {"type": "uri_folder"}, "model": {"type": "mlflow_model"}},
@@ -360,17 +362,17 @@ def batch_deployment() -> dict[str, Any]:
 
 def all_assets(folder: str | Path) -> dict[str, dict[str, Any]]:
     """Every asset keyed by its file name, with paths relative to ``folder``."""
-    root = code_root_from(folder)
+    code = relative_to(JOB_CODE, folder)
     return {
-        "environment.yml": environment_asset(root),
+        "environment.yml": environment_asset(relative_to(CONDA_FILE, folder)),
         "mnist-data.yml": mnist_data_asset(),
-        "train-job.yml": training_job(root),
-        **pipeline_components(root),
+        "train-job.yml": training_job(code),
+        **pipeline_components(code),
         "pipeline-job.yml": pipeline_job(),
-        "sweep-random-job.yml": sweep_job(root, "random"),
-        "sweep-grid-job.yml": sweep_job(root, "grid"),
-        "pdf-train-job.yml": pdf_training_job(root),
-        "component-classify-pdfs.yml": classify_pdfs_component(root),
+        "sweep-random-job.yml": sweep_job(code, "random"),
+        "sweep-grid-job.yml": sweep_job(code, "grid"),
+        "pdf-train-job.yml": pdf_training_job(code),
+        "component-classify-pdfs.yml": classify_pdfs_component(code),
         "pipeline-classify-pdfs.yml": classify_pdfs_pipeline(),
         "batch-endpoint.yml": batch_endpoint(),
         "batch-deployment.yml": batch_deployment(),

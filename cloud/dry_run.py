@@ -1,7 +1,8 @@
 """The training job's own command, run on this machine with small inputs.
 
 The command is taken from the job spec and only its ``${{inputs.*}}``/``${{outputs.*}}``
-bindings are replaced, so a dry run proves the cloud job and a local run are one code path.
+bindings are replaced, and it runs in the job's code folder, so a dry run proves the cloud
+job and a local run are one code path.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from cloud.assets import ROOT
+from cloud.assets import JOB_CODE
 from cloud.validate import BINDING
 
 SMALL_INPUTS = {"data_source": "sample", "epochs": 1, "max_train_samples": 500, "batch_size": 32}
@@ -52,7 +53,7 @@ def dry_run(job_file: str | Path, output: str | Path, **inputs: Any) -> Path:
     (Path(output) / "data").mkdir(parents=True, exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     job = subprocess.run(
-        command, cwd=ROOT, env=environment, text=True,
+        command, cwd=JOB_CODE, env=environment, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     print(job.stdout, end="")  # the job's log, one stream as Azure ML shows it

@@ -7,7 +7,9 @@ SDK has no public route, the route used is here, named, with the reason:
   (``load_schedule``) and a pipeline-component batch deployment's;
 - an entity's own validation (``_validate``), which ``MLClient`` runs before it sends;
 - an entity as the YAML-shaped dictionary it would be dumped as (``_to_dict``), and a
-  command as the job the SDK submits (``_to_job``): the keys the SDK keeps.
+  command as the job the SDK submits (``_to_job``): the keys the SDK keeps;
+- the storage clients the SDK builds for uploads, which take no ``transport`` from
+  ``MLClient``: a rehearsal sends their requests to the stand-in workspace too.
 
 ``tests/unit/test_cloud_sdk.py`` fails loudly when an SDK update moves or removes any of
 these, so that no check is silently switched off.
@@ -16,9 +18,11 @@ these, so that no check is silently switched off.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 UNEXPORTED_LOADERS = ("load_schedule", "load_pipeline_component_batch_deployment")
 
@@ -55,3 +59,23 @@ def kept_fields(entity: Any) -> dict:
     submits for it."""
     submitted = entity._to_job() if hasattr(entity, "_to_job") else entity
     return submitted._to_dict()
+
+
+@contextmanager
+def blob_uploads_through(transport: Any) -> Iterator[None]:
+    """Send the SDK's blob uploads (code folders, models) through ``transport``: the SDK
+    builds its storage clients itself, without the ``transport`` given to ``MLClient``."""
+    from azure.ai.ml._artifacts import _blob_storage_helper as helper
+
+    def through(client_class: type) -> type:
+        class Through(client_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, transport=transport, **kwargs)
+
+        return Through
+
+    with (
+        patch.object(helper, "BlobServiceClient", through(helper.BlobServiceClient)),
+        patch.object(helper, "ContainerClient", through(helper.ContainerClient)),
+    ):
+        yield

@@ -8,6 +8,7 @@ submission stops at once with what to set and the equivalent ``az ml`` command.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from cloud.assets import ROOT
+from cloud.assets import JOB_CODE, ROOT
 from cloud.sdk import loader as sdk_loader
 from cloud.validate import LOADERS
 from production.azureml_yaml import schema_kind
@@ -28,6 +29,7 @@ from production.deployment import PLACEHOLDER_SUFFIX, SUFFIX_VARIABLE, WORKSPACE
 CONFIG_KEYS = ("subscription_id", "resource_group", "workspace_name")
 SIGN_IN_SECONDS = 20
 PLACEHOLDER_NAME = re.compile(rf"[\w-]+-{PLACEHOLDER_SUFFIX}\b")
+NAMED_YAML = re.compile(r"component:\s*(\S+\.ya?ml)")  # a pipeline's step components
 AZ_COMMANDS = {  # loader -> the az ml command that creates the same asset
     "load_model": "az ml model create",
     "load_job": "az ml job create",
@@ -161,16 +163,15 @@ def submit(file: str | Path, workspace: Workspace | None = None) -> str:
     """Create the asset or job of ``file`` in the workspace; return its name (and, for a
     job, the studio URL to watch it)."""
     file = Path(file)
-    loader = loader_name(file)
+    loader_name(file)
     refuse_placeholder_names(file)
     workspace = workspace or find_workspace()
     if workspace is None:
         raise NotConfigured(not_configured_message(file))
     import azure.ai.ml as sdk
 
-    credential = signed_in_credential()
     client = sdk.MLClient(
-        credential,
+        signed_in_credential(),
         workspace.subscription_id,
         workspace.resource_group,
         workspace.workspace_name,
@@ -178,8 +179,42 @@ def submit(file: str | Path, workspace: Workspace | None = None) -> str:
         connection_timeout=15,
         read_timeout=60,
     )
-    entity = sdk_loader(loader)(file)
-    operations, method = CLIENT_OPERATIONS[loader]
-    created = finished(getattr(getattr(client, operations), method)(entity))
+    created = create(client, file)
     url = getattr(created, "studio_url", None)
     return f"{created.name}" + (f": watch it at {url}" if url else "")
+
+
+def create(client: Any, file: Path) -> Any:
+    """What ``file`` makes, made through ``client`` (an ``MLClient``: a workspace's, or the
+    stand-in's in a rehearsal); the entity as the service answered. A job is named after
+    its file and the code it runs: submitted again unchanged, the job already there is
+    answered, not a second one started."""
+    loader = loader_name(file)
+    entity = sdk_loader(loader)(file)
+    if loader == "load_job":
+        entity.name = entity.name or job_name(file)
+        existing = existing_job(client, entity.name)
+        if existing is not None:
+            return existing
+    operations, method = CLIENT_OPERATIONS[loader]
+    return finished(getattr(getattr(client, operations), method)(entity))
+
+
+def job_name(file: Path) -> str:
+    """``<file stem>-<digest>``: the digest of the job file, of the YAML files it names (its
+    components) and of the job code, so that a change to any of them is a new job."""
+    digest = hashlib.sha256(file.read_bytes())
+    for named in sorted(set(NAMED_YAML.findall(file.read_text(encoding="utf-8")))):
+        digest.update((file.parent / named).read_bytes())
+    for path in sorted(JOB_CODE.rglob("*.py")):
+        digest.update(path.relative_to(JOB_CODE).as_posix().encode() + path.read_bytes())
+    return f"{file.stem}-{digest.hexdigest()[:12]}"
+
+
+def existing_job(client: Any, name: str) -> Any | None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return client.jobs.get(name)
+    except ResourceNotFoundError:
+        return None

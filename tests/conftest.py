@@ -8,6 +8,7 @@ rest (``pytest -m "not slow"``). Reference data lives beside the project in
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -167,6 +168,7 @@ def bundle_specs():
             (out / "code").mkdir()
             (out / "code" / "score.py").write_text("")
             (out / "model").mkdir()
+            (out / "model" / "labels.json").write_text(json.dumps(list("0123456789")))
             info = {"name": "mnist-cnn", "version": "3"}
             write_azureml_files(out, info, endpoint_name(), "blue", "Standard_DS3_v2", count)
         return out

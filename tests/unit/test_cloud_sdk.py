@@ -75,3 +75,19 @@ def test_the_kinds_that_had_no_command_have_one(azureml_folder):
     batch = az_command(REFERENCE_DIR / "batch-deployment.yml")
     assert batch.startswith("az ml batch-deployment create -f ")
     assert az_command(azureml_folder / "monitor.yml").startswith("az ml schedule create -f ")
+
+
+def test_the_storage_clients_a_rehearsal_reroutes_are_where_the_sdk_builds_them():
+    from azure.ai.ml._artifacts import _blob_storage_helper as helper
+    from azure.storage.blob import BlobServiceClient, ContainerClient
+
+    from cloud.sdk import blob_uploads_through
+
+    assert (helper.BlobServiceClient, helper.ContainerClient) == (
+        BlobServiceClient,
+        ContainerClient,
+    )
+    with blob_uploads_through("transport"):
+        assert issubclass(helper.BlobServiceClient, BlobServiceClient)
+        assert helper.BlobServiceClient is not BlobServiceClient
+    assert helper.BlobServiceClient is BlobServiceClient

@@ -1,0 +1,275 @@
+"""A submission rehearsed: every YAML file of some folders sent through the real ``MLClient``
+to the stand-in workspace (``cloud.standin``), in the order a deployer creates them.
+
+This is what ``python -m cloud submit`` (and ``az ml … create``) would do with a workspace,
+seen without one: the same ``create`` call, only the client differs. What one file creates,
+the next can use (``@latest`` lookups, the model a deployment names, the endpoint it joins);
+a reference to something nothing created fails as it would in Azure. Nothing may reach the
+network: a guard stops any connection the process tries while the rehearsal runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cloud.standin import (
+    RESOURCE_GROUP,
+    SUBSCRIPTION,
+    WORKSPACE_NAME,
+    Sent,
+    StandInCredential,
+    StandInWorkspace,
+)
+from cloud.submit import create
+from production.azureml_yaml import schema_kind
+
+DEPLOYER_ORDER = (  # $schema kinds, in the order they are created
+    "environment",
+    "data",
+    "commandComponent",
+    "commandJob",
+    "sweepJob",
+    "pipelineJob",
+    "pipelineComponent",  # the batch pipeline: it names the model a job registers
+    "batchEndpoint",
+    "batchDeployment",
+    "pipelineComponentBatchDeployment",
+    "model",
+    "managedOnlineEndpoint",
+    "managedOnlineDeployment",
+    "kubernetesOnlineEndpoint",
+    "kubernetesOnlineDeployment",
+    "monitorSchedule",
+)
+
+
+LOCAL_PATH = re.compile(r"^(?:file:|/(?!subscriptions/)|[A-Za-z]:[\\/])")
+DEPLOYMENT = re.compile(r"Endpoints/[^/]+/deployments/[^/]+$")
+MODEL_VERSION = re.compile(r"/models/[^/]+/versions/[^/]+$")
+
+
+class NetworkUsed(OSError):
+    """Something tried to leave the machine during a rehearsal."""
+
+
+@dataclass(frozen=True)
+class Rehearsed:
+    """One file's rehearsal: what the SDK built, what it sent, and how it ended."""
+
+    file: str
+    built: str  # the SDK entity's class
+    requests: int
+    uploaded: int  # bytes
+    final: str  # the last PUT: its path in the workspace, and its api-version
+    seconds: float
+    outcome: str  # "created NAME" or "failed: …"
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome.startswith("failed")
+
+
+def deployer_order(folders: list[Path]) -> list[Path]:
+    """Every YAML file of the folders that is an Azure ML asset, in creation order."""
+    files = [file for folder in folders for file in sorted(Path(folder).glob("*.yml"))]
+    kinds = {
+        file: schema_kind(yaml.safe_load(file.read_text(encoding="utf-8")) or {}) for file in files
+    }
+    ordered = [file for file in files if kinds[file] in DEPLOYER_ORDER]
+    return sorted(ordered, key=lambda file: DEPLOYER_ORDER.index(kinds[file]))
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    rows: list[Rehearsed]
+    problems: list[str]  # the service's rules broken by what would be sent
+    sent: list[Sent]
+    network_attempts: int
+    seconds: float
+
+    @property
+    def failed(self) -> list[Rehearsed]:
+        return [row for row in self.rows if row.failed]
+
+    @property
+    def passed(self) -> bool:
+        return not (self.failed or self.problems or self.network_attempts)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.rows)} files rehearsed, {len(self.failed)} failed, "
+            f"{len(self.problems)} rule(s) broken; {len(self.sent)} requests, "
+            f"{self.network_attempts} network connections; {self.seconds:.1f} s"
+        )
+
+
+def rehearse(folders: list[str | Path], record: Path | None = None) -> Rehearsal:
+    """Submit every file of ``folders`` to a fresh stand-in workspace; write every request
+    as JSON lines to ``record`` when given."""
+    workspace, started = StandInWorkspace(), time.perf_counter()
+    with offline() as attempts, workspace_client(workspace) as client:
+        rows = [
+            rehearse_file(client, workspace, file)
+            for file in deployer_order([Path(folder) for folder in folders])
+        ]
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        lines = [json.dumps(asdict(sent)) for sent in workspace.sent]
+        record.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Rehearsal(
+        rows,
+        request_problems(workspace.sent),
+        workspace.sent,
+        len(attempts),
+        time.perf_counter() - started,
+    )
+
+
+def rehearse_file(client, workspace: StandInWorkspace, file: Path) -> Rehearsed:
+    first, started = len(workspace.sent), time.perf_counter()
+    try:
+        created = create(client, file)
+        built, outcome = type(created).__name__, f"created {created.name}"
+    except Exception as error:  # the rehearsal reports every failure and goes on
+        built, outcome = "-", f"failed: {first_line(error)}"
+    sent = workspace.sent[first:]
+    return Rehearsed(
+        file=str(file),
+        built=built,
+        requests=len(sent),
+        uploaded=sum(request.size for request in sent if request.is_upload),
+        final=final_put(sent),
+        seconds=time.perf_counter() - started,
+        outcome=outcome,
+    )
+
+
+def request_problems(sent: list[Sent]) -> list[str]:
+    """The service's rules, checked on what the SDK would send (what Azure judges)."""
+    problems = []
+    for request in sent:
+        if request.method == "PUT" and request.body is not None:
+            problems += [f"{request.path}: {problem}" for problem in body_problems(request)]
+    return problems
+
+
+def body_problems(request: Sent) -> Iterator[str]:
+    properties = request.body.get("properties", {})
+    for key, value in strings(request.body):
+        if LOCAL_PATH.match(value):
+            yield f"{key} is a path on this machine ({value}), which Azure cannot read"
+    model = properties.get("model")
+    if DEPLOYMENT.search(request.path) and model is not None and not MODEL_VERSION.search(model):
+        yield f"the model is {properties['model']!r}, not a registered model's version"
+    if request.path.startswith("/batchEndpoints/") and DEPLOYMENT.search(request.path):
+        settings = (properties.get("deploymentConfiguration") or {}).get("settings") or {}
+        if not (properties.get("compute") or settings.get("default_compute")):
+            yield "no compute: a batch deployment runs on a cluster it names"
+
+
+def strings(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a JSON body, with its dotted key."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            yield from strings(value, f"{key}.{name}" if key else name)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from strings(value, f"{key}[{index}]")
+    elif isinstance(node, str):
+        yield key, node
+
+
+def final_put(sent: list[Sent]) -> str:
+    puts = [request for request in sent if request.method == "PUT" and request.body is not None]
+    return f"{puts[-1].path} ({puts[-1].api_version})" if puts else "-"
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+@contextmanager
+def workspace_client(workspace: StandInWorkspace) -> Iterator:
+    """The real ``MLClient`` and the SDK's blob uploads, both talking to ``workspace``."""
+    import azure.ai.ml as sdk
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+    from cloud.sdk import blob_uploads_through
+
+    session = requests.Session()
+    session.mount("https://", workspace)
+    session.mount("http://", workspace)
+    transport = RequestsTransport(session=session, session_owner=False)
+    client = sdk.MLClient(
+        StandInCredential(),
+        SUBSCRIPTION,
+        RESOURCE_GROUP,
+        WORKSPACE_NAME,
+        transport=transport,
+        show_progress=False,
+    )
+    with blob_uploads_through(transport):
+        yield client
+
+
+class _Guard:  # audit hooks cannot be removed: one is installed once, then switched
+    installed = False
+    attempts: list[str] | None = None  # while on: what tried to connect
+
+
+def _refuse_network(event: str, args: tuple) -> None:
+    if _Guard.attempts is None or event not in ("socket.connect", "socket.getaddrinfo"):
+        return
+    address = args[1] if event == "socket.connect" else args[:2]
+    if event == "socket.connect" and not isinstance(address, tuple):
+        return  # a local (Unix) socket
+    _Guard.attempts.append(f"{event} {address}")
+    raise NetworkUsed(f"the rehearsal tried to reach the network: {event} {address}")
+
+
+@contextmanager
+def offline() -> Iterator[list[str]]:
+    """Any connection this process attempts inside is refused with ``NetworkUsed``; yields
+    the list of attempts."""
+    if not _Guard.installed:
+        sys.addaudithook(_refuse_network)
+        _Guard.installed = True
+    _Guard.attempts = attempts = []
+    try:
+        yield attempts
+    finally:
+        _Guard.attempts = None
+
+
+def table(rows: list[Rehearsed]) -> str:
+    """The rehearsal as a plain-text table."""
+    header = ("file", "built", "requests", "uploaded", "final PUT (api-version)", "s", "outcome")
+    lines = [
+        (
+            Path(row.file).name,
+            row.built,
+            str(row.requests),
+            f"{row.uploaded / 1e3:.0f} kB" if row.uploaded else "-",
+            row.final,
+            f"{row.seconds:.2f}",
+            row.outcome,
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *lines]
+    )
