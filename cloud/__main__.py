@@ -82,7 +82,7 @@ def run_rehearse(args: argparse.Namespace) -> int:
     for problem in rehearsal.problems:
         print(f"rule broken: {problem}")
     for row in rehearsal.failed:
-        print(f"{row.file}: {row.outcome}", file=sys.stderr)
+        print(f"{row.file}: {row.outcome}\n{row.console}".strip(), file=sys.stderr)
     print(f"{rehearsal.summary()}; requests in {args.record}")
     return 0 if rehearsal.passed else 1
 

@@ -10,12 +10,14 @@ network: a guard stops any connection the process tries while the rehearsal runs
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ DEPLOYER_ORDER = (  # $schema kinds, in the order they are created
 )
 
 
+WORKSPACE_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^\"]+?/workspaces/[^/\"]+")
 LOCAL_PATH = re.compile(r"^(?:file:|/(?!subscriptions/)|[A-Za-z]:[\\/])")
 DEPLOYMENT = re.compile(r"Endpoints/[^/]+/deployments/[^/]+$")
 MODEL_VERSION = re.compile(r"/models/[^/]+/versions/[^/]+$")
@@ -73,15 +76,22 @@ class Rehearsed:
     final: str  # the last PUT: its path in the workspace, and its api-version
     seconds: float
     outcome: str  # "created NAME" or "failed: …"
+    sent: list[Sent]
+    console: str  # what the SDK printed meanwhile
 
     @property
     def failed(self) -> bool:
         return self.outcome.startswith("failed")
 
 
-def deployer_order(folders: list[Path]) -> list[Path]:
-    """Every YAML file of the folders that is an Azure ML asset, in creation order."""
-    files = [file for folder in folders for file in sorted(Path(folder).glob("*.yml"))]
+def deployer_order(paths: list[Path]) -> list[Path]:
+    """The files, and every YAML file of the folders, that are Azure ML assets, in creation
+    order."""
+    files = [
+        file
+        for path in map(Path, paths)
+        for file in (sorted(path.glob("*.yml")) if path.is_dir() else [path])
+    ]
     kinds = {
         file: schema_kind(yaml.safe_load(file.read_text(encoding="utf-8")) or {}) for file in files
     }
@@ -113,18 +123,18 @@ class Rehearsal:
         )
 
 
-def rehearse(folders: list[str | Path], record: Path | None = None) -> Rehearsal:
-    """Submit every file of ``folders`` to a fresh stand-in workspace; write every request
-    as JSON lines to ``record`` when given."""
+def rehearse(paths: list[str | Path], record: Path | None = None) -> Rehearsal:
+    """Submit the files, and every file of the folders, in ``paths`` to a fresh stand-in
+    workspace; write every request as JSON lines to ``record`` when given."""
     workspace, started = StandInWorkspace(), time.perf_counter()
     with offline() as attempts, workspace_client(workspace) as client:
         rows = [
             rehearse_file(client, workspace, file)
-            for file in deployer_order([Path(folder) for folder in folders])
+            for file in deployer_order([Path(path) for path in paths])
         ]
     if record is not None:
         record.parent.mkdir(parents=True, exist_ok=True)
-        lines = [json.dumps(asdict(sent)) for sent in workspace.sent]
+        lines = [json.dumps(asdict(request)) for request in workspace.sent]
         record.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return Rehearsal(
         rows,
@@ -137,8 +147,10 @@ def rehearse(folders: list[str | Path], record: Path | None = None) -> Rehearsal
 
 def rehearse_file(client, workspace: StandInWorkspace, file: Path) -> Rehearsed:
     first, started = len(workspace.sent), time.perf_counter()
+    console = io.StringIO()  # the SDK's own prints (a colour reset after every upload…)
     try:
-        created = create(client, file)
+        with redirect_stdout(console), redirect_stderr(console):
+            created = create(client, file)
         built, outcome = type(created).__name__, f"created {created.name}"
     except Exception as error:  # the rehearsal reports every failure and goes on
         built, outcome = "-", f"failed: {first_line(error)}"
@@ -151,6 +163,8 @@ def rehearse_file(client, workspace: StandInWorkspace, file: Path) -> Rehearsed:
         final=final_put(sent),
         seconds=time.perf_counter() - started,
         outcome=outcome,
+        sent=sent,
+        console=console.getvalue().strip(),
     )
 
 
@@ -189,6 +203,37 @@ def strings(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
         yield key, node
 
 
+def described(sent: list[Sent]) -> list[str]:
+    """One line per request, consecutive uploads in one: what the SDK did, in order."""
+    lines: list[str] = []
+    uploads: list[Sent] = []
+    for request in [*sent, None]:
+        if request is not None and request.is_upload:
+            uploads.append(request)
+            continue
+        if uploads:
+            folder = os.path.commonpath([upload.path for upload in uploads])
+            size = sum(upload.size for upload in uploads)
+            lines.append(f"PUT    {len(uploads)} files, {size / 1e3:.0f} kB, to {folder}/…")
+            uploads = []
+        if request is not None:
+            version = f" ({request.api_version})" if request.api_version else ""
+            lines.append(f"{request.method:<6} {request.path}{version} → {request.status}")
+    return lines
+
+
+def readable(body: dict, keys: tuple[str, ...]) -> str:
+    """The ``keys`` (dotted: ``inputs.mnist``) of a request body's properties as JSON, ids
+    relative to the workspace."""
+    shown = {}
+    for key in keys:
+        value = body["properties"]
+        for part in key.split("."):
+            value = value[part]
+        shown[key] = value
+    return WORKSPACE_ID.sub("", json.dumps(shown, indent=1))
+
+
 def final_put(sent: list[Sent]) -> str:
     puts = [request for request in sent if request.method == "PUT" and request.body is not None]
     return f"{puts[-1].path} ({puts[-1].api_version})" if puts else "-"
@@ -219,6 +264,7 @@ def workspace_client(workspace: StandInWorkspace) -> Iterator:
         WORKSPACE_NAME,
         transport=transport,
         show_progress=False,
+        enable_telemetry=False,  # in a notebook the SDK would send telemetry to Azure
     )
     with blob_uploads_through(transport):
         yield client
