@@ -61,6 +61,13 @@ def kept_fields(entity: Any) -> dict:
     return submitted._to_dict()
 
 
+def upload_clients() -> tuple[type, type]:
+    """The storage client classes the SDK builds its blob uploads with, as it sees them."""
+    from azure.ai.ml._artifacts import _blob_storage_helper as helper
+
+    return helper.BlobServiceClient, helper.ContainerClient
+
+
 @contextmanager
 def blob_uploads_through(transport: Any) -> Iterator[None]:
     """Send the SDK's blob uploads (code folders, models) through ``transport``: the SDK

@@ -78,16 +78,13 @@ def test_the_kinds_that_had_no_command_have_one(azureml_folder):
 
 
 def test_the_storage_clients_a_rehearsal_reroutes_are_where_the_sdk_builds_them():
-    from azure.ai.ml._artifacts import _blob_storage_helper as helper
     from azure.storage.blob import BlobServiceClient, ContainerClient
 
-    from cloud.sdk import blob_uploads_through
+    from cloud.sdk import blob_uploads_through, upload_clients
 
-    assert (helper.BlobServiceClient, helper.ContainerClient) == (
-        BlobServiceClient,
-        ContainerClient,
-    )
+    assert upload_clients() == (BlobServiceClient, ContainerClient)
     with blob_uploads_through("transport"):
-        assert issubclass(helper.BlobServiceClient, BlobServiceClient)
-        assert helper.BlobServiceClient is not BlobServiceClient
-    assert helper.BlobServiceClient is BlobServiceClient
+        rerouted = upload_clients()
+        assert all(map(issubclass, rerouted, (BlobServiceClient, ContainerClient)))
+        assert rerouted != (BlobServiceClient, ContainerClient)
+    assert upload_clients() == (BlobServiceClient, ContainerClient)
