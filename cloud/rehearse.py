@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from cloud import validate
 from cloud.standin import (
     RESOURCE_GROUP,
     SUBSCRIPTION,
@@ -57,6 +58,7 @@ DEPLOYER_ORDER = (  # $schema kinds, in the order they are created
 
 WORKSPACE_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^\"]+?/workspaces/[^/\"]+")
 LOCAL_PATH = re.compile(r"^(?:file:|/(?!subscriptions/)|[A-Za-z]:[\\/])")
+ENDPOINT = re.compile(r"/(?:online|batch)Endpoints/[^/]+")
 DEPLOYMENT = re.compile(r"Endpoints/[^/]+/deployments/[^/]+$")
 MODEL_VERSION = re.compile(r"/models/[^/]+/versions/[^/]+$")
 
@@ -189,6 +191,26 @@ def body_problems(request: Sent) -> Iterator[str]:
         settings = (properties.get("deploymentConfiguration") or {}).get("settings") or {}
         if not (properties.get("compute") or settings.get("default_compute")):
             yield "no compute: a batch deployment runs on a cluster it names"
+    for key, problem in validator_rules(request.path, properties):
+        yield f"{key}: {problem}"
+
+
+def validator_rules(path: str, properties: dict) -> Iterator[tuple[str, str]]:
+    """The validator's service rules, applied to what is sent rather than to the YAML."""
+    if ENDPOINT.fullmatch(path):
+        yield from validate.endpoint_name_problems({"name": path.rsplit("/", 1)[1]})
+    if path.startswith("/environments/"):
+        yield from validate.image_problems({"image": properties.get("image")})
+    if path.startswith("/onlineEndpoints/") and DEPLOYMENT.search(path):
+        admitted = (properties.get("requestSettings") or {}).get("maxConcurrentRequestsPerInstance")
+        settings = {"max_concurrent_requests_per_instance": admitted or 1}
+        variables = properties.get("environmentVariables") or {}
+        yield from validate.worker_problems(
+            {"request_settings": settings, "environment_variables": variables}
+        )
+    if properties.get("jobType") == "Sweep":
+        metric = (properties.get("objective") or {}).get("primaryMetric")
+        yield from validate.objective_problems({"objective": {"primary_metric": metric}})
 
 
 def strings(node: Any, key: str = "") -> Iterator[tuple[str, str]]:

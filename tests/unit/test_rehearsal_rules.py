@@ -39,6 +39,24 @@ MODEL = f"{WORKSPACE}/workspaces/w/models/m"
             "not a registered model's version",
         ),
         (put("/batchEndpoints/e/deployments/d", {"model": MODEL + "/versions/1"}), "no compute"),
+        # the validator's service rules, on what is sent
+        (put("/batchEndpoints/pdf-digits", {}), "has no uniqueness suffix"),
+        (put("/environments/env/versions/1", {"image": "mcr.microsoft.com/x:latest"}), "unpinned"),
+        (
+            put(
+                "/onlineEndpoints/e-1234/deployments/blue",
+                {
+                    "model": MODEL + "/versions/1",
+                    "requestSettings": {"maxConcurrentRequestsPerInstance": 4},
+                    "environmentVariables": {"WORKER_COUNT": "2"},
+                },
+            ),
+            "2 inference-server workers for 4 concurrent requests",
+        ),
+        (
+            put("/jobs/sweep", {"jobType": "Sweep", "objective": {"primaryMetric": "speed"}}),
+            "'speed' is not logged by the training entry point",
+        ),
     ],
 )
 def test_a_rule_broken_in_a_request_is_named(request_, problem):
