@@ -230,9 +230,11 @@ def pipeline_components(code: str) -> dict[str, dict[str, Any]]:
         {"trained": dict(folder), "decision": dict(folder)},
         {},
     )
-    # It changes the registry: a resubmitted pipeline must run it again, not reuse its
-    # earlier (cached) result and silently register nothing.
-    register["is_deterministic"] = False
+    # Evaluate reads the registry's champion, which may have changed since; register changes
+    # the registry. A resubmitted pipeline must run both again, not reuse their earlier
+    # (cached) results and silently decide against an old champion or register nothing.
+    for decides in (evaluate, register):
+        decides["is_deterministic"] = False
     return {
         "component-prepare.yml": prepare,
         "component-train.yml": train,

@@ -36,8 +36,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.parent.name in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
-    # The student path through the notebooks is the longest module: first, so that with two workers
-    # (make test) it runs beside all the others rather than after them.
+    # The student path through the notebooks is the longest module: first, so that it runs
+    # beside all the others (make test) rather than after them.
     items.sort(key=lambda item: item.path.parent.name != "notebooks")
 
 

@@ -66,7 +66,9 @@ def test_a_deployment_naming_a_model_nothing_registered_fails(bundle_specs, tmp_
     deployment = folder / "deployment.yml"
     spec = yaml.safe_load(deployment.read_text())
     deployment.write_text(deployment.read_text().replace(spec["model"], spec["model"] + "7"))
-    outcomes = {Path(row.file).name: row.outcome for row in rehearse([folder]).rows}
+    needed = ("model", "endpoint", "deployment", "kubernetes-endpoint", "kubernetes-deployment")
+    files = [folder / f"{name}.yml" for name in (*needed, "monitor")]
+    outcomes = {Path(row.file).name: row.outcome for row in rehearse(files).rows}
     assert "models/mnist-cnn-onnx/versions/37, which does not exist" in outcomes["deployment.yml"]
     assert outcomes["kubernetes-deployment.yml"] == "created blue"  # names version 3
     assert "deployments/blue was not found" in outcomes["monitor.yml"]  # it watches the first

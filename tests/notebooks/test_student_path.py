@@ -3,11 +3,11 @@
 The real notebooks are executed from a copy of the notebooks folder, with the kernel in
 that folder and the notebooks' own default `run_dir` (so everything lands in
 `runs/notebooks/` beside the copy, as in Jupyter), the smoke profile's parameters injected:
-01 → 06 in order, then 06 and 03 again (after 06 promoted or kept its challenger); 02 and
-04, which nothing later stands on, each run beside the step after them. Every execution
-must pass and show what notebooks/expectations.yml expects on the smoke profile; and a
-re-run must start from what the notebook it stands on handed over, whatever a later
-notebook did to the registry since. The run folder gets the runner's report.md and
+01 → 06 in order, then 06 and 03 again (after 06 promoted or kept its challenger), then 05
+again; 02 and 04, which nothing later stands on, each run beside the step after them. Every
+execution must pass and show what notebooks/expectations.yml expects on the smoke
+profile; and a re-run must start from what the notebook it stands on handed over, whatever
+a later notebook did to the registry since. The run folder gets the runner's report.md and
 report.json; it is kept in `<COURSE_SMOKE_RUN_DIR>/runs/notebooks` when that variable
 names a folder (CI uploads it and compares it with main's).
 """
@@ -37,7 +37,7 @@ from course.runner import (
 
 pytestmark = pytest.mark.notebooks
 PROFILE = "smoke"
-STEPS = ("01", "02", "03", "04", "05", "06", "06", "03")
+STEPS = ("01", "02", "03", "04", "05", "06", "06", "03", "05")
 BESIDE = ("02", "04")  # nothing later stands on them: each runs beside the next step
 
 
@@ -115,8 +115,8 @@ def test_03_again_measures_against_01s_version_not_06s(student):
     assert again["promoted"] or handovers["03_experiments_tuning"][1]["model"] == from_01["model"]
 
 
-def test_05_serves_what_03_handed_over(student):
+def test_05_again_serves_what_03_handed_over(student):
     run_dir, _, handovers = student
-    (served,) = handovers["05_score_endpoint"]
-    assert served["model"] == handovers["03_experiments_tuning"][0]["model"]
+    served = handovers["05_score_endpoint"][-1]
+    assert served["model"] == handovers["03_experiments_tuning"][-1]["model"]
     assert (run_dir / "bundles" / served["bundle"] / "code" / "score.py").is_file()

@@ -64,12 +64,13 @@ def test_the_grid_sweep_tries_every_point_of_its_grid():
     assert sweep["limits"]["max_total_trials"] == points == 9
 
 
-def test_sweep_trials_do_not_register_and_the_register_step_is_never_reused():
+def test_sweep_trials_do_not_register_and_the_steps_that_decide_are_never_reused():
     for sampler in ("random", "grid"):
         sweep = yaml.safe_load((REFERENCE_DIR / f"sweep-{sampler}-job.yml").read_text())
         assert sweep["trial"]["command"].endswith("--no-register")
-    register = yaml.safe_load((REFERENCE_DIR / "component-register.yml").read_text())
-    assert register["is_deterministic"] is False
+    for step in ("evaluate", "register"):  # they read and change the registry
+        component = yaml.safe_load((REFERENCE_DIR / f"component-{step}.yml").read_text())
+        assert component["is_deterministic"] is False, step
 
 
 def test_environment_that_drifted_from_environment_yml_is_caught(azureml_folder, tmp_path):
