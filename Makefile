@@ -50,11 +50,11 @@ $(STAMP)-lab: $(STAMP)-course
 course: install
 	$(BIN)/course run --profile $(PROFILE) $(if $(COURSE_OUT),--out $(COURSE_OUT))
 
-# Every tier (what CI runs); test-fast skips training, servers and subprocesses. Three
-# workers on two cores, each taking whole test modules: the notebooks' student path (the
-# longest) starts first, the other modules share the rest, and while one worker waits (a
-# server starting, a timeout running out) the others keep both cores busy.
-PYTEST := $(BIN)/python -m pytest -n 3 --dist loadscope
+# Every tier (what CI runs); test-fast skips training, servers and subprocesses. Two
+# workers, each taking whole test modules: the notebooks' student path beside everything
+# else. (A third worker costs more than it saves: each imports TensorFlow and trains its
+# own session fixtures, and the student path's kernels starve.)
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadscope
 
 test: $(STAMP)-dev
 	$(PYTEST)

@@ -57,6 +57,9 @@ DEPLOYER_ORDER = (  # $schema kinds, in the order they are created
 
 
 WORKSPACE_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^\"]+?/workspaces/[^/\"]+")
+# Metadata Azure stores and never reads as a location (the SDK records the git remote
+# there, which may well be a local path).
+FREE_TEXT = re.compile(r"^(?:tags|properties\.(?:tags|properties|description))\b")
 LOCAL_PATH = re.compile(r"^(?:file:|/(?!subscriptions/)|[A-Za-z]:[\\/])")
 ENDPOINT = re.compile(r"/(?:online|batch)Endpoints/[^/]+")
 DEPLOYMENT = re.compile(r"Endpoints/[^/]+/deployments/[^/]+$")
@@ -182,7 +185,7 @@ def request_problems(sent: list[Sent]) -> list[str]:
 def body_problems(request: Sent) -> Iterator[str]:
     properties = request.body.get("properties", {})
     for key, value in strings(request.body):
-        if LOCAL_PATH.match(value):
+        if LOCAL_PATH.match(value) and not FREE_TEXT.match(key):
             yield f"{key} is a path on this machine ({value}), which Azure cannot read"
     model = properties.get("model")
     if DEPLOYMENT.search(request.path) and model is not None and not MODEL_VERSION.search(model):

@@ -26,6 +26,7 @@ from cloud.sdk import entity_errors, kept_fields, loader
 from data_science.search_space import LOGGED_METRICS
 from production.azureml_yaml import schema_kind
 from production.deployment import SUFFIX_RULE
+from production.serving import DEFAULT_SCORE_TIMEOUT_S
 
 LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
     "model": "load_model",
@@ -209,7 +210,7 @@ def extra_problems(path: Path, spec: dict, kind: str, created: dict) -> list[Pro
     if kind == "environment" or kind in ONLINE_DEPLOYMENTS:
         checks.append(image_problems(spec))
     if kind in ONLINE_DEPLOYMENTS:
-        checks += [instance_problems(spec), worker_problems(spec)]
+        checks += [instance_problems(spec), worker_problems(spec), timeout_problems(spec)]
     if kind == "pipelineComponentBatchDeployment":
         checks.append(batch_input_problems(path, spec))
     if kind in ONLINE_ENDPOINTS and "traffic" in spec:
@@ -357,6 +358,21 @@ def worker_problems(spec: dict) -> Iterator[tuple[str, str]]:
             "environment_variables.WORKER_COUNT",
             f"{workers} inference-server workers for {admitted} concurrent requests per "
             "instance (request_settings.max_concurrent_requests_per_instance): make them equal",
+        )
+
+
+def timeout_problems(spec: dict) -> Iterator[tuple[str, str]]:
+    """The platform answers 408 at ``request_timeout_ms`` (5 s unless set); score.py's own
+    limit (``SCORE_TIMEOUT_S``) must run out first, or its 503 with a reason never arrives."""
+    platform = (spec.get("request_settings") or {}).get("request_timeout_ms", 5000)
+    variables = spec.get("environment_variables") or {}
+    script = float(variables.get("SCORE_TIMEOUT_S", DEFAULT_SCORE_TIMEOUT_S))
+    if platform <= script * 1000:
+        yield (
+            "request_settings.request_timeout_ms",
+            f"{platform} ms ends before score.py's own limit of {script:g} s (SCORE_TIMEOUT_S): "
+            "the caller would get the platform's bare 408, never the script's 503 with its "
+            "reason; make it longer",
         )
 
 

@@ -32,7 +32,13 @@ import pandas as pd
 from data_science.mnist import DataUnavailableError, load_mnist
 from data_science.model import inference_model, keras, with_features
 from data_science.preprocessing import to_model_input
-from production.deployment import ROOT, SERVED_CODE, endpoint_name, write_azureml_files
+from production.deployment import (
+    DEFAULT_INSTANCE_TYPE,
+    ROOT,
+    SERVED_CODE,
+    endpoint_name,
+    write_azureml_files,
+)
 from production.drift import MAX_FITTED, DriftMonitor, ModelView
 from production.endpoint import served_model_info
 from production.quantize import quantize_model
@@ -108,7 +114,7 @@ def build_bundle(
     class_names: list[str] | None = None,
     endpoint: str | None = None,
     deployment: str = "blue",
-    instance_type: str = "Standard_DS3_v2",
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
     instance_count: int = 1,
     model_info: dict | None = None,
     quantize: bool = True,

@@ -10,6 +10,7 @@ these same functions.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from importlib import metadata
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from production.azureml_yaml import schema, write_yaml
+from production.serving import DEFAULT_SCORE_TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[1]
 ONLINE_ENDPOINT = "digits-endpoint"  # the online endpoint's name, before its suffix
@@ -28,9 +30,10 @@ PLACEHOLDER_SUFFIX = "000000"
 SUFFIX_RULE = re.compile(r"(?=[a-z]*[0-9])[a-z0-9]{4,12}")
 # The Azure Arc-enabled or AKS cluster attached to the workspace (az ml compute attach).
 KUBERNETES_COMPUTE = "k8s-cluster"
-# The instance type every attached cluster has; others are the cluster's own InstanceType
-# resources (kubectl get instancetype), not Azure ML assets.
-KUBERNETES_INSTANCE_TYPE = "defaultinstancetype"
+# Each pod's CPU and memory, requested and limited alike (Kubernetes then guarantees them):
+# two inference-server workers with their models, with room to spare. Without them a pod
+# gets the cluster's defaultinstancetype, a fraction of a CPU: less than one worker.
+KUBERNETES_POD = {"cpu": "2", "memory": "2Gi"}
 # Model monitoring runs on serverless Spark; the smallest size it supports, the current runtime.
 MONITOR_COMPUTE = {"instance_type": "standard_e4s_v3", "runtime_version": "3.4"}
 SERVED_CODE = (  # the bundle's code: score.py's package and what it imports, from ROOT
@@ -45,11 +48,19 @@ BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:20260901.v1"
 # frames to azureml-ai-monitoring).
 VCPUS = {  # per instance type: one inference-server worker each
     "Standard_DS2_v2": 2,
+    "Standard_F2s_v2": 2,
     "Standard_DS3_v2": 4,
-    "Standard_DS4_v2": 8,
     "Standard_F4s_v2": 4,
-    KUBERNETES_INSTANCE_TYPE: 2,  # Azure ML's default on a cluster: 0.1 CPU asked, 2 at most
+    "Standard_DS4_v2": 8,
 }
+# Two vCPUs: one instance needs quota for 4 cores (quota_cores), within the 6 a student or
+# free-trial subscription has per region; a 4-vCPU size would need 8.
+DEFAULT_INSTANCE_TYPE = "Standard_DS2_v2"
+# The platform's limit on a request sits above score.py's own (DEFAULT_SCORE_TIMEOUT_S,
+# set in the deployment's environment): a slow request then gets the script's 503 with the
+# reason, not the platform's bare 408. The margin covers decoding and the reply.
+SCORE_TIMEOUT_S = DEFAULT_SCORE_TIMEOUT_S
+REQUEST_TIMEOUT_MS = int((SCORE_TIMEOUT_S + 2) * 1000)
 SERVING_PACKAGES = [
     "azureml-inference-server-http",
     "inference-schema",
@@ -60,6 +71,12 @@ SERVING_PACKAGES = [
     "pillow",
     "prometheus-client",
 ]
+
+
+def quota_cores(instance_type: str, count: int) -> int:
+    """The cores of quota ``count`` instances of ``instance_type`` need: Azure ML keeps 20 %
+    of an online deployment's instances spare for upgrades."""
+    return math.ceil(1.2 * count) * VCPUS[instance_type]
 
 
 def serving_environment(name: str) -> dict[str, Any]:
@@ -123,9 +140,10 @@ def endpoint_spec(endpoint: str) -> dict[str, Any]:
 def deployment_spec(
     endpoint: str,
     deployment: str,
-    instance_type: str,
+    instance_type: str | None,
     count: int,
     model: str,
+    workers: int | None = None,
     code: str = "code",
     scoring_script: str = "score.py",
     conda_file: str = "conda.yml",
@@ -139,7 +157,7 @@ def deployment_spec(
     workers: Azure ML answers 429 beyond that instead of queueing behind a busy worker.
     Application Insights receives the endpoint's logs and request metrics.
     """
-    workers = VCPUS.get(instance_type, 1)
+    workers = workers or VCPUS.get(instance_type, 1)
     probe = {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30}
     return {
         "$schema": schema("managedOnlineDeployment"),
@@ -152,12 +170,16 @@ def deployment_spec(
         "instance_count": count,
         "app_insights_enabled": True,
         "request_settings": {
-            "request_timeout_ms": 5000,
+            "request_timeout_ms": REQUEST_TIMEOUT_MS,
             "max_concurrent_requests_per_instance": workers,
         },
         "liveness_probe": dict(probe),
         "readiness_probe": dict(probe),
-        "environment_variables": {"WORKER_COUNT": str(workers), "SCORE_MAX_BATCH": "256"},
+        "environment_variables": {
+            "WORKER_COUNT": str(workers),
+            "SCORE_MAX_BATCH": "256",
+            "SCORE_TIMEOUT_S": f"{SCORE_TIMEOUT_S:g}",
+        },
         "data_collector": {
             "collections": {
                 "model_inputs": {"enabled": "true"},
@@ -187,18 +209,21 @@ def kubernetes_endpoint_spec(endpoint: str) -> dict[str, Any]:
 def kubernetes_deployment_spec(
     endpoint: str, deployment: str, count: int, model: str
 ) -> dict[str, Any]:
-    """``deployment_spec`` on the attached cluster's instance type (workers and admitted
-    requests sized for its CPUs; the same probes and collector), on ``count`` pods
+    """``deployment_spec`` on the attached cluster: each pod states its CPU and memory
+    (``KUBERNETES_POD``, requests equal to limits) instead of naming an instance type, and
+    runs a worker per CPU; the same probes and collector, on ``count`` pods
     (``scale_settings.type: default``; Kubernetes would otherwise autoscale).
 
-    ``type: kubernetes`` is what loads it as a Kubernetes deployment. The pods get the
-    instance type's CPU and memory: for more workers, define a larger instance type on the
-    cluster, name it in ``KUBERNETES_INSTANCE_TYPE`` and give its CPUs in ``VCPUS``.
+    ``type: kubernetes`` is what loads it as a Kubernetes deployment.
     """
+    workers = int(KUBERNETES_POD["cpu"])
+    spec = deployment_spec(endpoint, deployment, None, count, model, workers)
+    del spec["instance_type"]
     return {
-        **deployment_spec(endpoint, deployment, KUBERNETES_INSTANCE_TYPE, count, model),
+        **spec,
         "$schema": schema("kubernetesOnlineDeployment"),
         "type": "kubernetes",
+        "resources": {"requests": dict(KUBERNETES_POD), "limits": dict(KUBERNETES_POD)},
         "scale_settings": {"type": "default"},
     }
 

@@ -155,6 +155,7 @@ def bundle_specs():
     monitor, the Kubernetes variant, conda file) beside its code and model folders, for a
     deployment of ``count`` instances; names carry the placeholder suffix."""
     from production.deployment import (
+        DEFAULT_INSTANCE_TYPE,
         SUFFIX_VARIABLE,
         WORKSPACE_VARIABLES,
         endpoint_name,
@@ -170,7 +171,7 @@ def bundle_specs():
             (out / "model").mkdir()
             (out / "model" / "labels.json").write_text(json.dumps(list("0123456789")))
             info = {"name": "mnist-cnn", "version": "3"}
-            write_azureml_files(out, info, endpoint_name(), "blue", "Standard_DS3_v2", count)
+            write_azureml_files(out, info, endpoint_name(), "blue", DEFAULT_INSTANCE_TYPE, count)
         return out
 
     return write

@@ -5,3 +5,7 @@ Nothing here imports the training stack, experiment tracking or the cloud SDK: t
 package, ``data_science/preprocessing.py`` and the model, and its conda file lists exactly
 what they import.
 """
+
+# score.py's own limit on a model run (``SCORE_TIMEOUT_S`` overrides it): past it, a 503
+# with the reason. A deployment's request timeout is derived from it (production.deployment).
+DEFAULT_SCORE_TIMEOUT_S = 10.0

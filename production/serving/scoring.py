@@ -24,13 +24,14 @@ import onnxruntime
 from PIL import Image, UnidentifiedImageError
 
 from data_science.preprocessing import ImageInputError, to_model_input
+from production.serving import DEFAULT_SCORE_TIMEOUT_S
 from production.serving.novelty import NOVELTY_FILE, NoveltyDetector
 
 MAX_BATCH = int(os.environ.get("SCORE_MAX_BATCH", "256"))
 MAX_BODY_BYTES = int(os.environ.get("SCORE_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
 MAX_IMAGE_SIDE = int(os.environ.get("SCORE_MAX_IMAGE_SIDE", "1024"))
 # A model run longer than this is stopped and answered 503 (the worker stays usable).
-SCORE_TIMEOUT_S = float(os.environ.get("SCORE_TIMEOUT_S", "10"))
+SCORE_TIMEOUT_S = float(os.environ.get("SCORE_TIMEOUT_S", DEFAULT_SCORE_TIMEOUT_S))
 # The novelty score per image (when the bundle carries its detector); "0" turns it off.
 SCORE_NOVELTY = os.environ.get("SCORE_NOVELTY", "1") != "0"
 MODEL_FILE = "model.onnx"

@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from cloud.assets import ROOT
+from cloud.__main__ import main
 from cloud.rehearse import deployer_order, offline, rehearse, workspace_client
 from cloud.standin import StandInWorkspace
 from cloud.submit import create
@@ -19,20 +17,20 @@ from cloud.submit import create
 pytestmark = pytest.mark.integration
 
 
-def test_every_file_is_created_in_the_stand_in_through_the_command_line(azureml_folder, tmp_path):
+def test_every_file_is_created_in_the_stand_in_through_the_command_line(
+    azureml_folder, tmp_path, capsys
+):
     record = tmp_path / "requests.jsonl"
-    command = [sys.executable, "-m", "cloud", "rehearse", str(azureml_folder), "--record"]
-    done = subprocess.run(
-        [*command, str(record)], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    code = main(["rehearse", str(azureml_folder), "--record", str(record)])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
     files = deployer_order([azureml_folder])
     assert len(files) == len(list(azureml_folder.glob("*.yml"))) - 1  # all but conda.yml
     for file in files:
-        (row,) = [line for line in done.stdout.splitlines() if line.startswith(file.name + " ")]
+        (row,) = [line for line in out.splitlines() if line.startswith(file.name + " ")]
         assert " created " in row, row
-    assert f"{len(files)} files rehearsed, 0 failed, 0 rule(s) broken" in done.stdout
-    assert "0 network connections" in done.stdout
+    assert f"{len(files)} files rehearsed, 0 failed, 0 rule(s) broken" in out
+    assert "0 network connections" in out
     sent = [json.loads(line) for line in record.read_text().splitlines()]
     puts = [request for request in sent if request["method"] == "PUT" and request["body"]]
     assert all(request["api_version"] for request in puts)

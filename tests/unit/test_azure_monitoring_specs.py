@@ -18,12 +18,13 @@ from cloud.submit import CLIENT_OPERATIONS, SubmissionError, az_command, loader_
 from cloud.validate import ENDPOINT_NAME, LOADERS, UNIQUE_SUFFIX, validate_file, validate_folder
 from production.azureml_yaml import schema_kind
 from production.deployment import (
-    KUBERNETES_INSTANCE_TYPE,
+    DEFAULT_INSTANCE_TYPE,
+    KUBERNETES_POD,
     SUFFIX_VARIABLE,
-    VCPUS,
     WORKSPACE_VARIABLES,
     endpoint_name,
     kubernetes_endpoint_name,
+    quota_cores,
 )
 
 ENTITIES = {
@@ -75,12 +76,28 @@ def test_the_kubernetes_deployment_serves_like_the_managed_one(bundle):
         assert cluster[key] == managed[key], key
     for key in ("liveness_probe", "readiness_probe", "instance_count"):
         assert cluster[key] == managed[key], key
-    # sized for the cluster's instance type (2 CPUs at most), not the managed VM's 4
-    assert cluster["instance_type"] == KUBERNETES_INSTANCE_TYPE
-    workers = str(VCPUS[KUBERNETES_INSTANCE_TYPE])
-    assert cluster["environment_variables"]["WORKER_COUNT"] == workers == "2"
-    admitted = cluster["request_settings"]["max_concurrent_requests_per_instance"]
-    assert str(admitted) == workers
+    # each pod states its CPU and memory, guaranteed (requests = limits), and runs a worker
+    # per CPU: not the cluster's defaultinstancetype, a fraction of a CPU
+    assert "instance_type" not in cluster
+    assert cluster["resources"]["requests"] == cluster["resources"]["limits"] == KUBERNETES_POD
+    workers = cluster["environment_variables"]["WORKER_COUNT"]
+    assert workers == KUBERNETES_POD["cpu"] == "2"
+    assert str(cluster["request_settings"]["max_concurrent_requests_per_instance"]) == workers
+    assert load(bundle / "kubernetes-deployment.yml").resources.requests.cpu == "2"
+
+
+@pytest.mark.parametrize("file", ["deployment.yml", "kubernetes-deployment.yml"])
+def test_the_platforms_timeout_outlasts_the_scripts_own(file, bundle):
+    spec = read(bundle / file)
+    script_seconds = float(spec["environment_variables"]["SCORE_TIMEOUT_S"])
+    assert spec["request_settings"]["request_timeout_ms"] > script_seconds * 1000
+
+
+def test_the_default_instance_fits_a_students_quota(tmp_path, bundle_specs):
+    spec = read(bundle_specs(tmp_path) / "deployment.yml")
+    assert spec["instance_type"] == DEFAULT_INSTANCE_TYPE and spec["instance_count"] == 1
+    assert quota_cores(spec["instance_type"], 1) == 4 <= 6  # ceil(1.2 × 1) × 2 cores
+    assert quota_cores("Standard_DS3_v2", 1) == 8  # the former default: over a student's 6
 
 
 @pytest.mark.parametrize("suffix", ["000000", "jd2026", "abcdef123456"])  # 12: the longest
@@ -126,6 +143,12 @@ BROKEN = {  # name: (file, dotted key, value, the key the one problem line names
         "environment.image",
     ),
     "no instances": ("kubernetes-deployment.yml", "instance_count", 0, "instance_count"),
+    "the platform's timeout first": (
+        "deployment.yml",
+        "request_settings.request_timeout_ms",
+        5000,  # Azure's default, below score.py's 10 s
+        "request_settings.request_timeout_ms",
+    ),
     "unknown signal type": (
         "monitor.yml",
         "create_monitor.monitoring_signals.prediction_drift.type",

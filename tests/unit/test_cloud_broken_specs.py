@@ -103,7 +103,7 @@ CASES = {  # name: (file, change, a fragment the problem line must contain)
     "workers fewer than concurrent requests": (
         "deployment.yml",
         edit("request_settings.max_concurrent_requests_per_instance", 8),
-        "WORKER_COUNT: 4 inference-server workers for 8 concurrent requests",
+        "WORKER_COUNT: 2 inference-server workers for 8 concurrent requests",
     ),
     "unpinned deployment image": (
         "deployment.yml",

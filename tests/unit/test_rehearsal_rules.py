@@ -67,3 +67,6 @@ def test_a_rule_broken_in_a_request_is_named(request_, problem):
 def test_a_request_within_the_rules_passes():
     deployment = {"model": MODEL + "/versions/3", "compute": "cpu-cluster"}
     assert request_problems([put("/batchEndpoints/e/deployments/d", deployment)]) == []
+    # metadata is not a location: the SDK records a clone's remote, a local path here
+    job = {"properties": {"mlflow.source.git.repoURL": "/home/student/kit"}, "tags": {}}
+    assert request_problems([put("/jobs/j", job)]) == []
