@@ -15,6 +15,14 @@ PLATFORM := $(shell uname -s)-$(shell uname -m)
 ifeq ($(filter $(PLATFORM),Linux-x86_64 Linux-aarch64 Darwin-arm64),)
 $(error unsupported platform $(PLATFORM): the kit runs on Linux (x86_64 or arm64; on Windows, in WSL2) and on macOS with Apple Silicon)
 endif
+# ONNX Runtime, as pinned, has macOS wheels for macOS 14 and later only: on an older macOS
+# the resolver would fail deep inside; say it in one line instead.
+ifeq ($(PLATFORM),Darwin-arm64)
+MACOS := $(shell sw_vers -productVersion | cut -d. -f1)
+ifeq ($(shell [ "$(MACOS)" -lt 14 ] && echo old),old)
+$(error macOS $(MACOS): the kit needs macOS 14 or later (the pinned ONNX Runtime has no wheels for older releases))
+endif
+endif
 
 .PHONY: install course test test-fast lint format hooks pins lab serve monitor mlflow-ui clean
 

@@ -13,11 +13,11 @@ import hashlib
 import math
 import os
 import re
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from production.azureml_yaml import schema, write_yaml
+from production.lock import closure, normalised, pip_requirement, read_lock
 from production.serving import DEFAULT_SCORE_TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,8 +80,12 @@ def quota_cores(instance_type: str, count: int) -> int:
 
 
 def serving_environment(name: str) -> dict[str, Any]:
-    """A conda file that pins the serving packages at the versions installed here."""
-    pins = [f"{package}=={metadata.version(package)}" for package in SERVING_PACKAGES]
+    """A conda file that pins the serving packages and everything they pull in, at the
+    kit's pins (constraints.txt): Azure's image build installs exactly what was tested
+    here, not whatever the index resolves on the day it builds."""
+    roots = {normalised(package) for package in SERVING_PACKAGES}
+    locked = read_lock(ROOT / "constraints.txt")
+    pins = [pip_requirement(pin) for pin in closure(roots, locked)]
     return {
         "name": name,
         "channels": ["conda-forge"],

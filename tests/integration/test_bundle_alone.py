@@ -1,8 +1,10 @@
 """The bundle runs where only the bundle is: a fresh virtual environment built from its
-conda file's pip list alone (at the kit's pins), the inference server started from it.
+conda file's pip list alone (no constraints file: what Azure's image build gets), the
+inference server started from it.
 
-Proof that conda.yml lists everything code/ needs, and that code/ needs nothing else of
-the kit. Building the environment needs the package index, or uv's cache."""
+Proof that conda.yml pins everything code/ needs, every package beneath included, so that
+what Azure installs is what runs here; and that code/ needs nothing else of the kit.
+Building the environment needs the package index, or uv's cache."""
 
 import json
 import subprocess
@@ -10,21 +12,46 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from production.deployment import ROOT
 from production.endpoint import LocalEndpoint
 
 pytestmark = pytest.mark.integration
+SEEDED = {"pip", "setuptools", "wheel"}  # what a new virtual environment starts with
+
+
+def conda_pins(bundle: Path) -> list[str]:
+    conda = yaml.safe_load((bundle / "conda.yml").read_text())
+    return next(item["pip"] for item in conda["dependencies"] if isinstance(item, dict))
 
 
 @pytest.fixture(scope="module")
 def bundle_python(small_bundle, tmp_path_factory, fresh_venv) -> Path:
-    """A virtual environment with the bundle's pip packages and nothing else."""
-    conda = yaml.safe_load((small_bundle / "conda.yml").read_text())
-    pins = next(item["pip"] for item in conda["dependencies"] if isinstance(item, dict))
+    """A virtual environment built from the bundle's conda file alone."""
     venv = tmp_path_factory.mktemp("bundle-env") / "venv"
-    # the same closure as tested here
-    return fresh_venv(venv, pins, "-c", str(ROOT / "constraints.txt"))
+    return fresh_venv(venv, conda_pins(small_bundle))
+
+
+def test_every_package_installed_is_pinned_at_its_version(small_bundle, bundle_python):
+    pins = {}
+    for line in conda_pins(small_bundle):
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate():
+            (version,) = [spec.version for spec in requirement.specifier if spec.operator == "=="]
+            pins[canonicalize_name(requirement.name)] = version
+    listed = subprocess.run(
+        [str(bundle_python), "-m", "pip", "list", "--format", "json"],
+        capture_output=True,
+        check=True,
+    )
+    installed = {
+        canonicalize_name(package["name"]): package["version"]
+        for package in json.loads(listed.stdout)
+        if canonicalize_name(package["name"]) not in SEEDED
+    }
+    assert installed == pins
+    assert len(pins) > 50  # the closure, not the eight packages score.py imports
 
 
 def test_the_bundle_environment_has_no_training_stack(bundle_python):

@@ -8,8 +8,8 @@ from functools import cache
 from importlib.metadata import distribution, packages_distributions
 from pathlib import Path
 
-from cloud.conda import normalised, requirement_name
 from production.deployment import ROOT, SERVED_CODE, SERVING_PACKAGES
+from production.lock import normalised, requirement_name
 
 
 def imported_modules(path: Path) -> set[str]:
