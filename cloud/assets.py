@@ -24,7 +24,7 @@ from data_science.search_space import (
     SearchBudget,
     space_to_azureml,
 )
-from production.azureml_yaml import schema
+from production.azureml_yaml import content_version, schema
 from production.deployment import BASE_IMAGE, endpoint_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +84,7 @@ def environment_asset(conda_file: str) -> dict[str, Any]:
     return {
         "$schema": schema("environment"),
         "name": ENVIRONMENT,
+        "version": content_version(BASE_IMAGE, CONDA_FILE.read_bytes()),
         "description": "Training environment of the MLOps course kit (conda: environment.yml)",
         "image": BASE_IMAGE,
         "conda_file": conda_file,
@@ -94,6 +95,7 @@ def mnist_data_asset() -> dict[str, Any]:
     return {
         "$schema": schema("data"),
         "name": DATA_ASSET,
+        "version": content_version(MNIST_URL),
         "description": "MNIST: the four official IDX .gz files (60,000 train, 10,000 test)",
         "type": "uri_folder",
         "path": MNIST_URL,

@@ -156,7 +156,7 @@ class StandInWorkspace(HTTPAdapter):
         if not parts:
             return Answer(200, self._workspace()) if method == "GET" else Answer(405)
         if method == "POST":
-            return self._action("/".join(parts[:-1]), parts[-1], json.loads(body or b"{}"))
+            return self._action("/".join(parts[:-1]), parts[-1])
         key = "/".join(parts).lower()
         if len(parts) % 2:  # collections/name/collections…: an odd count is a collection
             return self._list(key, parse_qs(url.query)) if method == "GET" else Answer(405)
@@ -257,7 +257,7 @@ class StandInWorkspace(HTTPAdapter):
         top = query.get("$top")
         return Answer(200, {"value": children[: int(top[0])] if top else children})
 
-    def _action(self, target: str, action: str, body: dict) -> Answer:
+    def _action(self, target: str, action: str) -> Answer:
         if target.lower() not in self.resources and action != "startPendingUpload":
             return self._not_found(target)
         if action == "listSecrets":

@@ -10,6 +10,7 @@ that ``load_job`` rejects, local paths come back absolute as ``azureml:./data``,
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +41,27 @@ def write_yaml(path: str | Path, spec: dict[str, Any]) -> Path:
     path = Path(path)
     path.write_text(to_yaml(spec), encoding="utf-8")
     return path
+
+
+def content_version(*contents: str | bytes) -> str:
+    """An asset version that follows from the asset's content. Azure keeps versions
+    immutable: an unchanged asset names the version already there instead of registering
+    another (and rebuilding an environment's image), a changed one gets a new version, and
+    a second student's or run folder's model cannot clash with the first. Digits only, as
+    the versions Azure gives itself."""
+    digest = hashlib.sha256()
+    for content in contents:
+        digest.update(content.encode() if isinstance(content, str) else content)
+    return str(int(digest.hexdigest()[:12], 16))
+
+
+def folder_version(folder: Path) -> str:
+    """``content_version`` of every file in ``folder``, names included."""
+    files = sorted(path for path in Path(folder).rglob("*") if path.is_file())
+    return content_version(
+        *(
+            part
+            for path in files
+            for part in (path.relative_to(folder).as_posix(), path.read_bytes())
+        )
+    )

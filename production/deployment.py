@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from production.azureml_yaml import schema, write_yaml
+from production.azureml_yaml import folder_version, schema, write_yaml
 from production.lock import closure, normalised, pip_requirement, read_lock
 from production.serving import DEFAULT_SCORE_TIMEOUT_S
 
@@ -291,7 +291,7 @@ def write_azureml_files(
     precision = info.get("quantization", {}).get("precision", "float32")
     served = model_spec(
         f"{info['name']}-onnx",
-        info["version"],
+        folder_version(out / "model"),
         "model",
         f"ONNX ({precision}) of MLflow model {info['name']} version {info['version']}, "
         "with its class names (labels.json)",

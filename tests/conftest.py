@@ -166,9 +166,9 @@ def bundle_specs():
         with pytest.MonkeyPatch.context() as patch:
             for name in (SUFFIX_VARIABLE, *WORKSPACE_VARIABLES):
                 patch.delenv(name, raising=False)
-            (out / "code").mkdir()
+            (out / "code").mkdir(parents=True)
             (out / "code" / "score.py").write_text("")
-            (out / "model").mkdir()
+            (out / "model").mkdir(exist_ok=True)
             (out / "model" / "labels.json").write_text(json.dumps(list("0123456789")))
             info = {"name": "mnist-cnn", "version": "3"}
             write_azureml_files(out, info, endpoint_name(), "blue", DEFAULT_INSTANCE_TYPE, count)

@@ -16,7 +16,7 @@ from azure.ai.ml.entities import (
 from cloud.sdk import loader
 from cloud.submit import CLIENT_OPERATIONS, SubmissionError, az_command, loader_name, submit
 from cloud.validate import ENDPOINT_NAME, LOADERS, UNIQUE_SUFFIX, validate_file, validate_folder
-from production.azureml_yaml import schema_kind
+from production.azureml_yaml import folder_version, schema_kind
 from production.deployment import (
     DEFAULT_INSTANCE_TYPE,
     KUBERNETES_POD,
@@ -174,3 +174,15 @@ def test_an_autoscaled_kubernetes_deployment_needs_no_instance_count(bundle):
     spec["scale_settings"] = {"type": "target_utilization", "min_instances": 1}
     (bundle / "kubernetes-deployment.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     assert validate_file(bundle / "kubernetes-deployment.yml") == []
+
+
+def test_the_model_version_follows_the_model_so_a_second_bundle_never_clashes(
+    tmp_path, bundle_specs
+):
+    first = bundle_specs(tmp_path / "a")
+    (tmp_path / "b" / "model").mkdir(parents=True)
+    (tmp_path / "b" / "model" / "model.onnx").write_bytes(b"another model")
+    second = bundle_specs(tmp_path / "b")
+    versions = [read(bundle / "model.yml")["version"] for bundle in (first, second)]
+    assert versions[0] == folder_version(first / "model") and versions[0] != versions[1]
+    assert read(first / "deployment.yml")["model"].endswith(f":{versions[0]}")

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cloud.assets import GRID, REFERENCE_DIR
+from cloud.assets import CONDA_FILE, GRID, REFERENCE_DIR
 from cloud.generate import render
 from cloud.validate import validate_file, validate_folder
 from data_science.search_space import SEARCH_SPACE
+from production.azureml_yaml import content_version
 from production.deployment import (
+    BASE_IMAGE,
     PLACEHOLDER_SUFFIX,
     SUFFIX_VARIABLE,
     WORKSPACE_VARIABLES,
@@ -98,3 +100,12 @@ def test_endpoint_suffix_comes_from_the_user_or_the_workspace(monkeypatch):
     monkeypatch.setenv(SUFFIX_VARIABLE, "alice")  # no digit: as likely taken as a name
     with pytest.raises(ValueError, match="AZUREML_ENDPOINT_SUFFIX='alice': a suffix is 4 to 12"):
         endpoint_suffix()
+
+
+def test_the_environment_and_data_are_versioned_by_their_content():
+    environment = yaml.safe_load((REFERENCE_DIR / "environment.yml").read_text())
+    data = yaml.safe_load((REFERENCE_DIR / "mnist-data.yml").read_text())
+    # unchanged: the version already registered; changed: a new one (Azure's are immutable)
+    assert environment["version"] == content_version(BASE_IMAGE, CONDA_FILE.read_bytes())
+    assert environment["version"] != content_version(BASE_IMAGE, b"another conda file")
+    assert data["version"] == content_version(data["path"]) and data["version"].isdigit()
