@@ -67,6 +67,8 @@ def test_a_deployment_naming_a_model_nothing_registered_fails(bundle_specs, tmp_
     needed = ("model", "endpoint", "deployment", "kubernetes-endpoint", "kubernetes-deployment")
     files = [folder / f"{name}.yml" for name in (*needed, "monitor")]
     outcomes = {Path(row.file).name: row.outcome for row in rehearse(files).rows}
-    assert "models/mnist-cnn-onnx/versions/37, which does not exist" in outcomes["deployment.yml"]
-    assert outcomes["kubernetes-deployment.yml"] == "created blue"  # names version 3
+    name, version = spec["model"].removeprefix("azureml:").split(":")
+    missing = f"models/{name}/versions/{version}7, which does not exist"
+    assert missing in outcomes["deployment.yml"]
+    assert outcomes["kubernetes-deployment.yml"] == "created blue"  # names the registered one
     assert "deployments/blue was not found" in outcomes["monitor.yml"]  # it watches the first
