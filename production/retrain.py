@@ -16,14 +16,14 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
-import yaml
 from tqdm.auto import tqdm
 
 from data_science import registry
 from data_science.evaluate import evaluate_model
 from data_science.registry import CHALLENGER, CHAMPION
 from data_science.train import MODEL_NAME, TrainConfig, TrainingSet, TrainResult, train_on
-from production.deployment import endpoint_name, endpoint_spec
+from production.azureml_yaml import write_yaml
+from production.deployment import endpoint_name, endpoint_spec, monitor_spec
 
 
 def with_labelled_foreign(
@@ -145,21 +145,47 @@ def labelling_curve(
     return curve.rename_axis("labelled foreign digits")
 
 
-def write_rollout(
+ROLLOUT_STEPS = (10, 50, 100)  # % of the traffic on the new deployment, step by step
+COLOURS = ("blue", "green")
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A promoted model's way to the traffic: its deployment, the one it takes over from,
+    the endpoint's traffic at each step and the monitor of the new deployment."""
+
+    live: str  # the deployment that takes the traffic until now
+    new: str  # the idle one the promoted model goes to
+    steps: list[Path]  # az ml online-endpoint update -f, one after the other
+    monitor: Path  # az ml schedule create -f: the monitor follows the traffic
+
+
+def idle_colour(live: str) -> str:
+    """The deployment that does not take the traffic: where the next model goes, so that
+    the live one keeps serving until the new one has proved itself."""
+    if live not in COLOURS:
+        raise ValueError(f"deployment {live!r}: a blue/green roll-out knows {COLOURS}")
+    return COLOURS[1 - COLOURS.index(live)]
+
+
+def plan_rollout(
     decision: ChallengerDecision,
     out: str | Path,
+    live: str,
     endpoint: str | None = None,
-    green_share: int = 10,
-) -> Path | None:
-    """The endpoint's traffic for a blue/green roll-out of a promoted challenger:
-    ``green_share`` % to the new model, applied to the existing endpoint with
-    ``az ml online-endpoint update -f`` (traffic is set on update, never at creation).
-    Nothing is written (None) when it was not promoted."""
+    steps: Sequence[int] = ROLLOUT_STEPS,
+) -> Rollout | None:
+    """The blue/green roll-out of a promoted challenger, as files in ``out``: it goes to the
+    idle deployment beside ``live`` (the one serving now: after a roll-out, its ``new``),
+    the traffic moves to it in ``steps`` (traffic is set on an endpoint's update, never at
+    creation) and its monitor watches it. None when the challenger was not promoted."""
     if not decision.promoted:
         return None
-    traffic = {"blue": 100 - green_share, "green": green_share}
-    spec = {**endpoint_spec(endpoint or endpoint_name()), "traffic": traffic}
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    return path
+    endpoint, new, out = endpoint or endpoint_name(), idle_colour(live), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for number, share in enumerate(steps, 1):
+        spec = {**endpoint_spec(endpoint), "traffic": {new: share, live: 100 - share}}
+        files.append(write_yaml(out / f"step-{number}-{new}-{share}.yml", spec))
+    monitor = write_yaml(out / f"monitor-{new}.yml", monitor_spec(endpoint, new))
+    return Rollout(live, new, files, monitor)

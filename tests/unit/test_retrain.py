@@ -85,14 +85,30 @@ def decision(promoted: bool) -> retrain.ChallengerDecision:
     return retrain.ChallengerDecision("m", "2", "1", table, 0.02, 0.1, promoted)
 
 
-def test_a_promoted_challenger_is_rolled_out_with_the_stated_share_to_green(tmp_path):
-    path = retrain.write_rollout(
-        decision(True), tmp_path / "rollout" / "traffic.yml", green_share=10
-    )
-    assert yaml.safe_load(path.read_text())["traffic"] == {"blue": 90, "green": 10}
+def traffic(path) -> dict[str, int]:
+    return yaml.safe_load(path.read_text())["traffic"]
+
+
+def test_two_promotions_in_a_row_end_with_all_traffic_on_the_newest_model(tmp_path):
+    first = retrain.plan_rollout(decision(True), tmp_path / "first", live="blue")
+    assert (first.live, first.new) == ("blue", "green")
+    assert [traffic(step) for step in first.steps] == [
+        {"green": 10, "blue": 90},
+        {"green": 50, "blue": 50},
+        {"green": 100, "blue": 0},
+    ]
+    # the next model goes to the deployment the first one left idle, not over the live one
+    second = retrain.plan_rollout(decision(True), tmp_path / "second", live=first.new)
+    assert (second.live, second.new) == ("green", "blue")
+    assert traffic(second.steps[-1]) == {"blue": 100, "green": 0}
+    for rollout in (first, second):  # the monitor watches the deployment taking the traffic
+        target = yaml.safe_load(rollout.monitor.read_text())["create_monitor"]["monitoring_target"]
+        assert target["endpoint_deployment_id"].endswith(f":{rollout.new}")
 
 
 def test_a_challenger_that_lost_gets_no_rollout(tmp_path):
-    out = tmp_path / "rollout" / "traffic.yml"
-    assert retrain.write_rollout(decision(False), out) is None
-    assert not out.parent.exists()
+    out = tmp_path / "rollout"
+    assert retrain.plan_rollout(decision(False), out, live="blue") is None
+    assert not out.exists()
+    with pytest.raises(ValueError, match="blue/green"):
+        retrain.idle_colour("red")
