@@ -8,7 +8,6 @@ submission stops at once with what to set and the equivalent ``az ml`` command.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -23,7 +22,7 @@ import yaml
 from cloud.assets import JOB_CODE, ROOT
 from cloud.sdk import loader as sdk_loader
 from cloud.validate import LOADERS
-from production.azureml_yaml import schema_kind
+from production.azureml_yaml import content_version, folder_version, schema_kind
 from production.deployment import PLACEHOLDER_SUFFIX, SUFFIX_VARIABLE, WORKSPACE_VARIABLES
 
 CONFIG_KEYS = ("subscription_id", "resource_group", "workspace_name")
@@ -201,14 +200,12 @@ def create(client: Any, file: Path) -> Any:
 
 
 def job_name(file: Path) -> str:
-    """``<file stem>-<digest>``: the digest of the job file, of the YAML files it names (its
-    components) and of the job code, so that a change to any of them is a new job."""
-    digest = hashlib.sha256(file.read_bytes())
-    for named in sorted(set(NAMED_YAML.findall(file.read_text(encoding="utf-8")))):
-        digest.update((file.parent / named).read_bytes())
-    for path in sorted(JOB_CODE.rglob("*.py")):
-        digest.update(path.relative_to(JOB_CODE).as_posix().encode() + path.read_bytes())
-    return f"{file.stem}-{digest.hexdigest()[:12]}"
+    """``<file stem>-<version>``: the content version of the job file, of the YAML files it
+    names (its components) and of the job code, so that a change to any of them is a new
+    job."""
+    named = sorted(set(NAMED_YAML.findall(file.read_text(encoding="utf-8"))))
+    files = [file.read_bytes(), *((file.parent / name).read_bytes() for name in named)]
+    return f"{file.stem}-{content_version(*files, folder_version(JOB_CODE))}"
 
 
 def existing_job(client: Any, name: str) -> Any | None:

@@ -11,6 +11,7 @@ that ``load_job`` rejects, local paths come back absolute as ``azureml:./data``,
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,15 @@ def content_version(*contents: str | bytes) -> str:
 
 
 def folder_version(folder: Path) -> str:
-    """``content_version`` of every file in ``folder``, names included."""
-    files = sorted(path for path in Path(folder).rglob("*") if path.is_file())
-    return content_version(
-        *(
-            part
-            for path in files
-            for part in (path.relative_to(folder).as_posix(), path.read_bytes())
-        )
+    """``content_version`` of every file in ``folder``, names included, following links as
+    Azure ML's upload does; Python's caches left out."""
+    files = sorted(
+        Path(root, name)
+        for root, _, names in os.walk(folder, followlinks=True)
+        if "__pycache__" not in Path(root).parts
+        for name in names
     )
+    parts: list[str | bytes] = []
+    for path in files:
+        parts += [path.relative_to(folder).as_posix(), path.read_bytes()]
+    return content_version(*parts)

@@ -88,3 +88,21 @@ def test_the_storage_clients_a_rehearsal_reroutes_are_where_the_sdk_builds_them(
         assert all(map(issubclass, rerouted, (BlobServiceClient, ContainerClient)))
         assert rerouted != (BlobServiceClient, ContainerClient)
     assert upload_clients() == (BlobServiceClient, ContainerClient)
+
+
+def test_a_jobs_name_follows_the_code_it_runs_links_included(tmp_path, monkeypatch):
+    from cloud import submit
+
+    job = REFERENCE_DIR / "train-job.yml"
+    name = submit.job_name(job)
+    assert name == submit.job_name(job)  # a retry finds the same job
+    # data_science is a link in the job code folder: a change inside it is a new job
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "data_science").symlink_to(tmp_path / "package", target_is_directory=True)
+    (tmp_path / "package").mkdir()
+    (tmp_path / "package" / "train.py").write_text("epochs = 1\n")
+    monkeypatch.setattr(submit, "JOB_CODE", code)
+    before = submit.job_name(job)
+    (tmp_path / "package" / "train.py").write_text("epochs = 2\n")
+    assert submit.job_name(job) != before != name
