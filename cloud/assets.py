@@ -3,7 +3,7 @@
 Paths inside a spec are relative to the YAML file that will hold it. The jobs run the same
 entry points as the local course (``python -m data_science.train …``), from ``code:``, the
 folder ``cloud/job_code/``: links to exactly the packages a job imports (``data_science``
-and ``cloud.steps``), so that the SDK hashes and uploads about a hundred files, not the
+and ``cloud.steps``), so that the SDK hashes and uploads about thirty files, not the
 checkout (it walks a folder, virtual environment included, before ``.amlignore`` applies).
 
 The online endpoint is not here: it serves a bundle (``python -m production bundle``),

@@ -76,9 +76,6 @@ class Rehearsed:
 
     file: str
     built: str  # the SDK entity's class
-    requests: int
-    uploaded: int  # bytes
-    final: str  # the last PUT: its path in the workspace, and its api-version
     seconds: float
     outcome: str  # "created NAME" or "failed: …"
     sent: list[Sent]
@@ -87,6 +84,17 @@ class Rehearsed:
     @property
     def failed(self) -> bool:
         return self.outcome.startswith("failed")
+
+    @property
+    def uploaded(self) -> int:
+        """Bytes uploaded."""
+        return sum(request.size for request in self.sent if request.is_upload)
+
+    @property
+    def final(self) -> str:
+        """The last PUT of a resource: its path in the workspace, and its api-version."""
+        puts = [r for r in self.sent if r.method == "PUT" and r.body is not None]
+        return f"{puts[-1].path} ({puts[-1].api_version})" if puts else "-"
 
 
 def deployer_order(paths: list[Path]) -> list[Path]:
@@ -108,9 +116,12 @@ def deployer_order(paths: list[Path]) -> list[Path]:
 class Rehearsal:
     rows: list[Rehearsed]
     problems: list[str]  # the service's rules broken by what would be sent
-    sent: list[Sent]
     network_attempts: int
     seconds: float
+
+    @property
+    def sent(self) -> list[Sent]:
+        return [request for row in self.rows for request in row.sent]
 
     @property
     def failed(self) -> list[Rehearsed]:
@@ -141,13 +152,8 @@ def rehearse(paths: list[str | Path], record: Path | None = None) -> Rehearsal:
         record.parent.mkdir(parents=True, exist_ok=True)
         lines = [json.dumps(asdict(request)) for request in workspace.sent]
         record.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return Rehearsal(
-        rows,
-        request_problems(workspace.sent),
-        workspace.sent,
-        len(attempts),
-        time.perf_counter() - started,
-    )
+    problems = request_problems(workspace.sent)
+    return Rehearsal(rows, problems, len(attempts), time.perf_counter() - started)
 
 
 def rehearse_file(client, workspace: StandInWorkspace, file: Path) -> Rehearsed:
@@ -159,16 +165,12 @@ def rehearse_file(client, workspace: StandInWorkspace, file: Path) -> Rehearsed:
         built, outcome = type(created).__name__, f"created {created.name}"
     except Exception as error:  # the rehearsal reports every failure and goes on
         built, outcome = "-", f"failed: {first_line(error)}"
-    sent = workspace.sent[first:]
     return Rehearsed(
         file=str(file),
         built=built,
-        requests=len(sent),
-        uploaded=sum(request.size for request in sent if request.is_upload),
-        final=final_put(sent),
         seconds=time.perf_counter() - started,
         outcome=outcome,
-        sent=sent,
+        sent=workspace.sent[first:],
         console=console.getvalue().strip(),
     )
 
@@ -259,11 +261,6 @@ def readable(body: dict, keys: tuple[str, ...]) -> str:
     return WORKSPACE_ID.sub("", json.dumps(shown, indent=1))
 
 
-def final_put(sent: list[Sent]) -> str:
-    puts = [request for request in sent if request.method == "PUT" and request.body is not None]
-    return f"{puts[-1].path} ({puts[-1].api_version})" if puts else "-"
-
-
 def first_line(error: BaseException) -> str:
     text = str(error).strip()
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
@@ -331,7 +328,7 @@ def table(rows: list[Rehearsed]) -> str:
         (
             Path(row.file).name,
             row.built,
-            str(row.requests),
+            str(len(row.sent)),
             f"{row.uploaded / 1e3:.0f} kB" if row.uploaded else "-",
             row.final,
             f"{row.seconds:.2f}",

@@ -104,14 +104,15 @@ class StandInWorkspace(HTTPAdapter):
         if hasattr(body, "read"):  # a streamed upload
             body = body.read()
         body = body.encode() if isinstance(body, str) else bytes(body)
+        document = json.loads(body) if url.hostname == ARM_HOST and body else None
         with self._lock:
             if url.hostname == ARM_HOST:
-                answer = self._arm(request.method, url, body)
+                answer = self._arm(request.method, url, document)
             elif url.hostname == STORAGE_HOST:
                 answer = self._storage(request.method, url, request.headers, body)
             else:
                 answer = Answer.error(404, "UnknownHost", f"the stand-in is not {url.hostname}")
-            self.sent.append(self._record(request.method, url, body, answer))
+            self.sent.append(self._record(request.method, url, document, len(body), answer))
         content = json.dumps(answer.body).encode() if answer.body is not None else b""
         headers = {"Content-Length": str(len(content)), "x-ms-request-id": str(uuid.uuid4())}
         if answer.body is not None:
@@ -125,10 +126,9 @@ class StandInWorkspace(HTTPAdapter):
         )
         return self.build_response(request, raw)
 
-    def _record(self, method: str, url, body: bytes, answer: Answer) -> Sent:
+    def _record(self, method: str, url, document: Any, size: int, answer: Answer) -> Sent:
         path = unquote(url.path)
-        arm = url.hostname == ARM_HOST
-        if arm and path.lower().startswith(self.prefix.lower()):
+        if url.hostname == ARM_HOST and path.lower().startswith(self.prefix.lower()):
             path = path[len(self.prefix) :] or "/"
         version = parse_qs(url.query).get("api-version", [None])[0]
         error = (
@@ -141,14 +141,14 @@ class StandInWorkspace(HTTPAdapter):
             host=url.hostname or "",
             path=path,
             api_version=version,
-            body=json.loads(body) if arm and body else None,
-            size=len(body),
+            body=document,
+            size=size,
             status=answer.status,
             error=error,
         )
 
     # -- Azure Resource Manager --------------------------------------------------------
-    def _arm(self, method: str, url, body: bytes) -> Answer:
+    def _arm(self, method: str, url, document: dict | None) -> Answer:
         path = unquote(url.path)
         if not path.lower().startswith(self.prefix.lower()):
             return Answer.error(404, "ResourceNotFound", f"{path}: not this workspace")
@@ -166,7 +166,7 @@ class StandInWorkspace(HTTPAdapter):
         if method == "DELETE":
             return Answer(200 if self.resources.pop(key, None) else 204)
         if method == "PUT":
-            return self._put(parts, json.loads(body or b"{}"))
+            return self._put(parts, document or {})
         return Answer(405)
 
     def _not_found(self, what: str) -> Answer:

@@ -59,8 +59,7 @@ DEFAULT_INSTANCE_TYPE = "Standard_DS2_v2"
 # The platform's limit on a request sits above score.py's own (DEFAULT_SCORE_TIMEOUT_S,
 # set in the deployment's environment): a slow request then gets the script's 503 with the
 # reason, not the platform's bare 408. The margin covers decoding and the reply.
-SCORE_TIMEOUT_S = DEFAULT_SCORE_TIMEOUT_S
-REQUEST_TIMEOUT_MS = int((SCORE_TIMEOUT_S + 2) * 1000)
+REQUEST_TIMEOUT_MS = int((DEFAULT_SCORE_TIMEOUT_S + 2) * 1000)
 SERVING_PACKAGES = [
     "azureml-inference-server-http",
     "inference-schema",
@@ -182,7 +181,7 @@ def deployment_spec(
         "environment_variables": {
             "WORKER_COUNT": str(workers),
             "SCORE_MAX_BATCH": "256",
-            "SCORE_TIMEOUT_S": f"{SCORE_TIMEOUT_S:g}",
+            "SCORE_TIMEOUT_S": f"{DEFAULT_SCORE_TIMEOUT_S:g}",
         },
         "data_collector": {
             "collections": {

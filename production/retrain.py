@@ -159,6 +159,22 @@ class Rollout:
     steps: list[Path]  # az ml online-endpoint update -f, one after the other
     monitor: Path  # az ml schedule create -f: the monitor follows the traffic
 
+    def commands(self, model_uri: str, run_dir: str | Path) -> list[str]:
+        """What a deployer runs, in order: the promoted model's bundle for the new deployment
+        and its creation, each traffic step, then the monitor (files relative to
+        ``run_dir``, whose store holds ``model_uri``)."""
+        source = f"--model {model_uri} --run-dir {run_dir}"
+        return [
+            f"python -m production bundle {source} --deployment {self.new} --out NEW",
+            "az ml model create -f NEW/model.yml",
+            "az ml online-deployment create -f NEW/deployment.yml",
+            *(
+                f"az ml online-endpoint update -f {step.relative_to(run_dir)}"
+                for step in self.steps
+            ),
+            f"az ml schedule create -f {self.monitor.relative_to(run_dir)}",
+        ]
+
 
 def idle_colour(live: str) -> str:
     """The deployment that does not take the traffic: where the next model goes, so that
