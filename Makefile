@@ -59,10 +59,11 @@ course: install
 	$(BIN)/course run --profile $(PROFILE) $(if $(COURSE_OUT),--out $(COURSE_OUT))
 
 # Every tier (what CI runs); test-fast skips training, servers and subprocesses. Two
-# workers, each taking whole test modules: the notebooks' student path beside everything
-# else. (A third worker costs more than it saves: each imports TensorFlow and trains its
-# own session fixtures, and the student path's kernels starve.)
-PYTEST := $(BIN)/python -m pytest -n 2 --dist loadscope
+# workers, each taking whole test modules in the order tests/conftest.py gives them (not
+# xdist's largest-first): the notebooks' student path, the longest, starts at once beside
+# everything else. (A third worker costs more than it saves: each imports TensorFlow and
+# trains its own session fixtures, and the student path's kernels starve.)
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 test: $(STAMP)-dev
 	$(PYTEST)

@@ -19,7 +19,7 @@ import yaml
 from nbformat import NotebookNode
 
 from course.compare import compare_runs
-from course.environment import kit_commit, package_versions
+from course.environment import kit_commit, package_versions, share_cores
 from course.errors import UsageError
 from course.expectations import Expectations, ExpectationsError, check_results, load_expectations
 from course.metrics import metrics_path, read_metrics
@@ -239,6 +239,7 @@ def run_notebooks(
         return recorded(replace(skipped, skip_reason=reason))
 
     jobs = PROFILES[profile]["jobs"] if jobs is None else jobs
+    share_cores(jobs)
     results = run_when_ready(notebooks, run, skip, jobs, keep_going, on_result)
     report = RunReport(
         **_run_facts(profile, started, clock, run_dir),

@@ -24,6 +24,13 @@ SHARED_DATA = Path(os.environ.get("SHARED_DATA", ROOT.parent / "shared" / "data"
 SLOW_FOLDERS = ("model", "integration", "notebooks")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Each test worker (and the kernels and jobs it starts) gets its share of the cores."""
+    from course.environment import share_cores
+
+    share_cores(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """The fast tier (``-m "not slow"``) does not even import the slow folders' modules:
     several import TensorFlow, which would cost every worker seconds for nothing."""
