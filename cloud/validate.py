@@ -5,7 +5,8 @@ unknown keys, wrong types and many missing fields. They do not notice a
 ``${{inputs.x}}`` that no input declares, a pipeline step bound to an output its component
 does not have, a missing scoring script or conda file, an environment that has drifted
 from ``environment.yml``, an asset that nothing creates, or the service's own rules
-(traffic at creation, endpoint names, workers, grids, objectives); the checks here do, on
+(traffic at creation, endpoint names, workers, grids, objectives, a monitor's columns);
+the checks here do, on
 the YAML as plain data, and each names the rule it enforces.
 """
 
@@ -26,7 +27,7 @@ from cloud.sdk import entity_errors, kept_fields, loader
 from data_science.search_space import LOGGED_METRICS
 from production.azureml_yaml import schema_kind
 from production.deployment import SUFFIX_RULE
-from production.serving import DEFAULT_SCORE_TIMEOUT_S
+from production.serving import DEFAULT_SCORE_TIMEOUT_S, MONITORED_INPUTS
 
 LOADERS = {  # $schema kind -> name of the azure.ai.ml loader
     "model": "load_model",
@@ -219,6 +220,8 @@ def extra_problems(path: Path, spec: dict, kind: str, created: dict) -> list[Pro
         checks.append([("traffic", message)])
     if kind in (*ONLINE_ENDPOINTS, "batchEndpoint"):
         checks.append(endpoint_name_problems(spec))
+    if kind == "monitorSchedule":
+        checks.append(monitor_problems(spec))
     return [Problem(path.name, key, message) for check in checks for key, message in check]
 
 
@@ -376,6 +379,31 @@ def timeout_problems(spec: dict) -> Iterator[tuple[str, str]]:
         )
 
 
+def monitor_signals(spec: dict) -> dict[str, dict]:
+    monitor = spec.get("create_monitor") or {}
+    signals = monitor.get("monitoring_signals") or {}
+    return {name: signal for name, signal in signals.items() if isinstance(signal, dict)}
+
+
+def monitor_problems(spec: dict) -> Iterator[tuple[str, str]]:
+    """A signal that names a feature compares that column of the collected model inputs:
+    the collector must write it (``MONITORED_INPUTS``), or the signal computes nothing.
+    An alert goes to an email address."""
+    for name, signal in monitor_signals(spec).items():
+        features = signal.get("features")
+        for feature in features if isinstance(features, list) else []:
+            if feature not in MONITORED_INPUTS:
+                yield (
+                    f"create_monitor.monitoring_signals.{name}.features",
+                    f"{feature!r} is not a column the deployment's collector writes "
+                    f"(production.serving.collect writes {', '.join(MONITORED_INPUTS)})",
+                )
+    emails = ((spec.get("create_monitor") or {}).get("alert_notification") or {}).get("emails")
+    for email in emails or []:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(email)):
+            yield "create_monitor.alert_notification.emails", f"{email!r} is not an email address"
+
+
 def image_problems(spec: dict) -> Iterator[tuple[str, str]]:
     environment = spec.get("environment")
     key, image = (
@@ -484,6 +512,11 @@ def asset_references(spec: dict) -> Iterator[tuple[str, str, str]]:
     ):
         if isinstance(value, str):
             yield key, key.rpartition(".")[2], value
+    for name, signal in monitor_signals(spec).items():
+        path = ((signal.get("reference_data") or {}).get("input_data") or {}).get("path")
+        if isinstance(path, str):
+            key = f"create_monitor.monitoring_signals.{name}.reference_data.input_data.path"
+            yield key, "data", path
     ports = [("inputs", spec.get("inputs"))]
     ports += [
         (f"jobs.{n}.inputs", (j or {}).get("inputs")) for n, j in (spec.get("jobs") or {}).items()

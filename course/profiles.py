@@ -27,7 +27,7 @@ PROFILES: dict[str, Profile] = {
         "notebooks": {
             # One epoch leaves the 11-class PDF classifier at chance (0.08); three reach 0.90.
             "02": {"epochs": 3, "n_pdfs": 500, "n_inbox_pdfs": 100},
-            "03": {"max_trials": 3, "extra_seeds": 0},
+            "03": {"max_trials": 2, "extra_seeds": 0},
             "05": {"load_requests": 50, "fault_seconds": 4},
             "06": {
                 "days": 10,

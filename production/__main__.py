@@ -1,6 +1,7 @@
 """Command line of the production phase.
 
 python -m production bundle [--model URI_OR_FOLDER] [--run-dir RUN] --out DIR [--float32]
+                            [--alert-email ADDRESS ...]
 python -m production serve DIR [--port 5001] [--workers N] [--collect FILE] [--metrics-port 9101]
 """
 
@@ -26,7 +27,11 @@ def bundle(args: argparse.Namespace) -> None:
     use_tracking(args.run_dir, "mnist-local")  # the registry of that run folder
     try:
         out = bundle_mlflow_model(
-            args.model, args.out, deployment=args.deployment, quantize=not args.float32
+            args.model,
+            args.out,
+            deployment=args.deployment,
+            quantize=not args.float32,
+            alert_emails=tuple(args.alert_email),
         )
     except (ModelNotFoundError, FileExistsError) as error:
         raise SystemExit(f"python -m production bundle: {error}") from None
@@ -105,6 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     make.add_argument("--deployment", default="blue", help="deployment name (blue/green)")
     make.add_argument(
         "--float32", action="store_true", help="serve the float32 model (default: int8 if safe)"
+    )
+    make.add_argument(
+        "--alert-email",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="who the monitor's alerts go to (repeat for several; default: nobody)",
     )
     make.set_defaults(handler=bundle)
     run = commands.add_parser("serve", help="serve a bundle on 127.0.0.1")

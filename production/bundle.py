@@ -14,6 +14,10 @@ bundle/
   model.yml, endpoint.yml, deployment.yml        Azure ML YAML: the model to register (the
                                                  ONNX model and its labels), the endpoint,
                                                  the deployment that serves that model
+  reference/, reference-data.yml, monitor.yml    the monitor: what the collector records for
+                                                 clean digits the model never saw (an
+                                                 MLTable), and the daily drift and quality
+                                                 signals against it
   sample-request.json                            a request to try it with
 """
 
@@ -34,15 +38,21 @@ from data_science.model import inference_model, keras, with_features
 from data_science.preprocessing import to_model_input
 from production.deployment import (
     DEFAULT_INSTANCE_TYPE,
+    REFERENCE_FOLDER,
     ROOT,
     SERVED_CODE,
     endpoint_name,
     write_azureml_files,
+    write_reference,
 )
 from production.drift import MAX_FITTED, DriftMonitor, ModelView
 from production.endpoint import served_model_info
 from production.quantize import quantize_model
+from production.serving.collect import collected_records
 from production.serving.novelty import NOVELTY_FILE, NoveltyDetector
+from production.serving.scoring import Scorer
+
+REFERENCE_DIGITS = 2000  # the monitor's reference: enough for its histograms, a small upload
 
 
 def export_onnx(model: keras.Model, path: Path) -> None:
@@ -108,6 +118,14 @@ def fit_novelty(model: Path, digits: NoveltyDigits, batch: int = 512) -> Novelty
     return DriftMonitor.fit(fitted, view(digits.unseen)).novelty_detector()
 
 
+def reference_table(model_dir: Path, digits: np.ndarray) -> pd.DataFrame:
+    """What the collector records for ``digits``, pixels aside: the scalar columns a
+    monitor compares, as the served model (and its novelty detector) produce them."""
+    scored = Scorer.from_model_dir(model_dir).score_input(to_model_input(digits))
+    inputs, outputs = collected_records(scored, scored.reply())
+    return pd.concat([inputs.drop(columns="pixels"), outputs], axis=1)
+
+
 def build_bundle(
     model: keras.Model,
     out: str | Path,
@@ -119,6 +137,7 @@ def build_bundle(
     model_info: dict | None = None,
     quantize: bool = True,
     novelty_digits: NoveltyDigits | None = None,
+    alert_emails: tuple[str, ...] = (),
 ) -> Path:
     """Write the bundle for ``model`` into ``out`` (which must not exist or be empty).
 
@@ -126,7 +145,9 @@ def build_bundle(
     ``production.deployment.endpoint_suffix``. With ``quantize`` the served model is int8
     if it predicts like the float32 one (``production.quantize``); model-info.json records
     the precision and the evidence. The novelty detector is fitted on ``novelty_digits``
-    (default: the embedded sample's split).
+    (default: the embedded sample's split); the monitor's reference data are the
+    collector's records of the digits that set its threshold (clean, never trained on: as
+    production should look), and its alerts go to ``alert_emails``.
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -150,10 +171,11 @@ def build_bundle(
     classes = class_names or [str(i) for i in range(model.output_shape[-1])]
     (model_dir / "labels.json").write_text(json.dumps(classes))
     (model_dir / "model-info.json").write_text(json.dumps(info, indent=2))
+    reference = reference_table(model_dir, digits.unseen[:REFERENCE_DIGITS])
+    write_reference(out / REFERENCE_FOLDER, reference)
     copy_code(out / "code")
-    write_azureml_files(
-        out, info, endpoint or endpoint_name(), deployment, instance_type, instance_count
-    )
+    name = endpoint or endpoint_name()
+    write_azureml_files(out, info, name, deployment, instance_type, instance_count, alert_emails)
     (out / "sample-request.json").write_text(json.dumps(sample_request()))
     return out
 

@@ -13,12 +13,13 @@ import hashlib
 import math
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from production.azureml_yaml import folder_version, schema, write_yaml
 from production.lock import closure, normalised, pip_requirement, read_lock
-from production.serving import DEFAULT_SCORE_TIMEOUT_S
+from production.serving import DEFAULT_SCORE_TIMEOUT_S, MONITORED_INPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
 ONLINE_ENDPOINT = "digits-endpoint"  # the online endpoint's name, before its suffix
@@ -36,6 +37,8 @@ KUBERNETES_COMPUTE = "k8s-cluster"
 KUBERNETES_POD = {"cpu": "2", "memory": "2Gi"}
 # Model monitoring runs on serverless Spark; the smallest size it supports, the current runtime.
 MONITOR_COMPUTE = {"instance_type": "standard_e4s_v3", "runtime_version": "3.4"}
+REFERENCE_FOLDER = "reference"  # the monitor's reference data in a bundle, an MLTable folder
+MLTABLE_SCHEMA = "https://azuremlschemas.azureedge.net/latest/MLTable.schema.json"
 SERVED_CODE = (  # the bundle's code: score.py's package and what it imports, from ROOT
     "production/__init__.py",
     "production/serving",
@@ -231,21 +234,101 @@ def kubernetes_deployment_spec(
     }
 
 
-def monitor_spec(endpoint: str, deployment: str) -> dict[str, Any]:
-    """A daily model monitor of the deployment: prediction drift of its outputs and data
-    quality of its inputs, with the thresholds out-of-box monitoring sets; alerts go to
-    whoever creates it.
+def reference_spec(name: str, version: str) -> dict[str, Any]:
+    """The monitor's reference data, registered from the bundle's MLTable folder."""
+    return {
+        "$schema": schema("data"),
+        "name": name,
+        "version": version,
+        "type": "mltable",
+        "path": REFERENCE_FOLDER,
+        "description": "What the collector records for clean digits the model never saw: "
+        "the monitor's reference",
+    }
 
-    Neither signal names its data, so ``az ml schedule create`` fills in the collections
-    the deployment's data collector gathers (``model_outputs``, ``model_inputs``): the last
-    day as production data, the same collection's earlier days as reference. No data asset
-    to register; comparing with the training or validation set instead would need that set
-    registered as an MLTable asset.
+
+def write_reference(folder: Path, table) -> None:
+    """``table`` (a pandas DataFrame) as an MLTable folder: the CSV and the file that tells
+    Azure ML how to read it."""
+    folder.mkdir(parents=True)
+    table.to_csv(folder / "reference.csv", index=False)
+    mltable = {
+        "paths": [{"file": "./reference.csv"}],
+        "transformations": [
+            {
+                "read_delimited": {
+                    "delimiter": ",",
+                    "header": "all_files_same_headers",
+                    "encoding": "utf8",
+                }
+            }
+        ],
+    }
+    write_yaml(folder / "MLTable", {"$schema": MLTABLE_SCHEMA, **mltable})
+
+
+def monitor_name(endpoint: str, deployment: str) -> str:
+    return f"{endpoint}-{deployment}-monitor"
+
+
+def monitor_spec(
+    endpoint: str, deployment: str, reference: str, alert_emails: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A daily model monitor of the deployment, on the scalar columns its collector writes
+    (``production.serving.collect``): drift of the inputs' ink share and brightness, drift
+    of the predictions (label, confidence, novelty), and the inputs' data quality, each
+    against ``reference`` (``azureml:NAME:VERSION``, the bundle's reference data: clean
+    digits the model never saw, as the collector records them); alerts go to
+    ``alert_emails``.
+
+    No signal names its production data: ``az ml schedule create`` fills in the
+    collections the deployment's data collector gathers (``model_inputs``,
+    ``model_outputs``), the last day of each.
     """
-    quality = {"null_value_rate": 0.0, "data_type_error_rate": 0.0, "out_of_bounds_rate": 0.0}
+
+    def against_reference() -> dict[str, Any]:  # new each time: YAML aliases a shared dict
+        data = {"input_data": {"path": reference, "type": "mltable"}, "data_context": "validation"}
+        return {"reference_data": data, "alert_enabled": True}
+
+    # Azure's out-of-box thresholds for drift; no missing or mistyped value at all, and at
+    # most 2 % of a day's images outside the range the reference spans.
+    drift = {"normalized_wasserstein_distance": 0.1}
+    quality = {"null_value_rate": 0.0, "data_type_error_rate": 0.0, "out_of_bounds_rate": 0.02}
+    signals = {
+        "input_drift": {
+            "type": "data_drift",
+            **against_reference(),
+            "features": list(MONITORED_INPUTS),
+            "metric_thresholds": {"numerical": dict(drift)},
+        },
+        "prediction_drift": {
+            "type": "prediction_drift",
+            **against_reference(),
+            "metric_thresholds": {
+                "numerical": dict(drift),
+                "categorical": {"jensen_shannon_distance": 0.1},
+            },
+        },
+        "input_quality": {
+            "type": "data_quality",
+            **against_reference(),
+            "features": list(MONITORED_INPUTS),
+            "metric_thresholds": {"numerical": quality},
+        },
+    }
+    monitor = {
+        "compute": dict(MONITOR_COMPUTE),
+        "monitoring_target": {
+            "ml_task": "classification",
+            "endpoint_deployment_id": f"azureml:{endpoint}:{deployment}",
+        },
+        "monitoring_signals": signals,
+    }
+    if alert_emails:
+        monitor["alert_notification"] = {"emails": list(alert_emails)}
     return {
         "$schema": schema("monitorSchedule"),
-        "name": f"{endpoint}-{deployment}-monitor",
+        "name": monitor_name(endpoint, deployment),
         "description": f"Drift and data quality of {endpoint}/{deployment} in production",
         "trigger": {
             "type": "recurrence",
@@ -253,39 +336,25 @@ def monitor_spec(endpoint: str, deployment: str) -> dict[str, Any]:
             "interval": 1,
             "schedule": {"hours": 3, "minutes": 15},
         },
-        "create_monitor": {
-            "compute": dict(MONITOR_COMPUTE),
-            "monitoring_target": {
-                "ml_task": "classification",
-                "endpoint_deployment_id": f"azureml:{endpoint}:{deployment}",
-            },
-            "monitoring_signals": {
-                "prediction_drift": {
-                    "type": "prediction_drift",
-                    "alert_enabled": True,
-                    "metric_thresholds": {
-                        "numerical": {"normalized_wasserstein_distance": 0.1},
-                        "categorical": {"jensen_shannon_distance": 0.1},
-                    },
-                },
-                "data_quality": {
-                    "type": "data_quality",
-                    "features": "all_features",
-                    "alert_enabled": True,
-                    "metric_thresholds": {"numerical": dict(quality), "categorical": dict(quality)},
-                },
-            },
-        },
+        "create_monitor": monitor,
     }
 
 
 def write_azureml_files(
-    out: Path, info: dict, endpoint: str, deployment: str, instance_type: str, count: int
+    out: Path,
+    info: dict,
+    endpoint: str,
+    deployment: str,
+    instance_type: str,
+    count: int,
+    alert_emails: Sequence[str] = (),
 ) -> None:
     """The bundle's Azure ML YAML, in the order a deployer creates them: the ONNX model as
-    a registered model (model.yml), the endpoint, the deployment serving that model, its
-    monitor (monitor.yml); the same endpoint and deployment on an attached Kubernetes
-    cluster (kubernetes-*.yml); and the serving environment's conda file."""
+    a registered model (model.yml), the endpoint, the deployment serving that model, the
+    monitor's reference data (reference-data.yml, from the bundle's ``REFERENCE_FOLDER``)
+    and the monitor (monitor.yml, alerts to ``alert_emails``); the same endpoint and
+    deployment on an attached Kubernetes cluster (kubernetes-*.yml); and the serving
+    environment's conda file."""
     write_yaml(out / "conda.yml", serving_environment(f"{endpoint}-env"))
     precision = info.get("quantization", {}).get("precision", "float32")
     served = model_spec(
@@ -300,7 +369,12 @@ def write_azureml_files(
     model = f"azureml:{served['name']}:{served['version']}"
     spec = deployment_spec(endpoint, deployment, instance_type, count, model)
     write_yaml(out / "deployment.yml", spec)
-    write_yaml(out / "monitor.yml", monitor_spec(endpoint, deployment))
+    reference = reference_spec(
+        f"{served['name']}-reference", folder_version(out / REFERENCE_FOLDER)
+    )
+    write_yaml(out / "reference-data.yml", reference)
+    reference_uri = f"azureml:{reference['name']}:{reference['version']}"
+    write_yaml(out / "monitor.yml", monitor_spec(endpoint, deployment, reference_uri, alert_emails))
     cluster = kubernetes_endpoint_name(endpoint)
     write_yaml(out / "kubernetes-endpoint.yml", kubernetes_endpoint_spec(cluster))
     spec = kubernetes_deployment_spec(cluster, deployment, count, model)

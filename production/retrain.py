@@ -23,7 +23,7 @@ from data_science.evaluate import evaluate_model
 from data_science.registry import CHALLENGER, CHAMPION
 from data_science.train import MODEL_NAME, TrainConfig, TrainingSet, TrainResult, train_on
 from production.azureml_yaml import write_yaml
-from production.deployment import endpoint_name, endpoint_spec, monitor_spec
+from production.deployment import endpoint_name, endpoint_spec, monitor_name
 
 
 def with_labelled_foreign(
@@ -152,17 +152,18 @@ COLOURS = ("blue", "green")
 @dataclass(frozen=True)
 class Rollout:
     """A promoted model's way to the traffic: its deployment, the one it takes over from,
-    the endpoint's traffic at each step and the monitor of the new deployment."""
+    and the endpoint's traffic at each step."""
 
+    endpoint: str
     live: str  # the deployment that takes the traffic until now
     new: str  # the idle one the promoted model goes to
     steps: list[Path]  # az ml online-endpoint update -f, one after the other
-    monitor: Path  # az ml schedule create -f: the monitor follows the traffic
 
     def commands(self, model_uri: str, run_dir: str | Path) -> list[str]:
         """What a deployer runs, in order: the promoted model's bundle for the new deployment
-        and its creation, each traffic step, then the monitor (files relative to
-        ``run_dir``, whose store holds ``model_uri``)."""
+        and its creation, each traffic step, then the monitor follows the traffic: the new
+        bundle's own (on that model's reference data) starts, the old deployment's stops
+        (files relative to ``run_dir``, whose store holds ``model_uri``)."""
         source = f"--model {model_uri} --run-dir {run_dir}"
         return [
             f"python -m production bundle {source} --deployment {self.new} --out NEW",
@@ -172,7 +173,9 @@ class Rollout:
                 f"az ml online-endpoint update -f {step.relative_to(run_dir)}"
                 for step in self.steps
             ),
-            f"az ml schedule create -f {self.monitor.relative_to(run_dir)}",
+            "az ml data create -f NEW/reference-data.yml",
+            "az ml schedule create -f NEW/monitor.yml",
+            f"az ml schedule disable --name {monitor_name(self.endpoint, self.live)}",
         ]
 
 
@@ -194,7 +197,7 @@ def plan_rollout(
     """The blue/green roll-out of a promoted challenger, as files in ``out``: it goes to the
     idle deployment beside ``live`` (the one serving now: after a roll-out, its ``new``),
     the traffic moves to it in ``steps`` (traffic is set on an endpoint's update, never at
-    creation) and its monitor watches it. None when the challenger was not promoted."""
+    creation). None when the challenger was not promoted."""
     if not decision.promoted:
         return None
     endpoint, new, out = endpoint or endpoint_name(), idle_colour(live), Path(out)
@@ -203,5 +206,4 @@ def plan_rollout(
     for number, share in enumerate(steps, 1):
         spec = {**endpoint_spec(endpoint), "traffic": {new: share, live: 100 - share}}
         files.append(write_yaml(out / f"step-{number}-{new}-{share}.yml", spec))
-    monitor = write_yaml(out / f"monitor-{new}.yml", monitor_spec(endpoint, new))
-    return Rollout(live, new, files, monitor)
+    return Rollout(endpoint, live, new, files)

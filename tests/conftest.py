@@ -160,14 +160,20 @@ def no_inherited_tracking_uri(monkeypatch):
 def bundle_specs():
     """``write(folder, count=1)``: a bundle's Azure ML YAML (model, endpoint, deployment,
     monitor, the Kubernetes variant, conda file) beside its code and model folders, for a
-    deployment of ``count`` instances; names carry the placeholder suffix."""
+    deployment of ``count`` instances, with a one-row reference table; names carry the
+    placeholder suffix."""
+    import pandas as pd
+
     from production.deployment import (
         DEFAULT_INSTANCE_TYPE,
+        REFERENCE_FOLDER,
         SUFFIX_VARIABLE,
         WORKSPACE_VARIABLES,
         endpoint_name,
         write_azureml_files,
+        write_reference,
     )
+    from production.serving import MONITORED_INPUTS
 
     def write(out: Path, count: int = 1) -> Path:
         with pytest.MonkeyPatch.context() as patch:
@@ -177,6 +183,9 @@ def bundle_specs():
             (out / "code" / "score.py").write_text("")
             (out / "model").mkdir(exist_ok=True)
             (out / "model" / "labels.json").write_text(json.dumps(list("0123456789")))
+            columns = [*MONITORED_INPUTS, "label", "confidence", "novelty", "novel"]
+            row = pd.DataFrame([[0.2, 0.1, "7", 0.9, 1.0, False]], columns=columns)
+            write_reference(out / REFERENCE_FOLDER, row)
             info = {"name": "mnist-cnn", "version": "3"}
             write_azureml_files(out, info, endpoint_name(), "blue", DEFAULT_INSTANCE_TYPE, count)
         return out

@@ -21,7 +21,25 @@ from azureml.ai.monitoring.context import BasicCorrelationContext
 from production.serving.scoring import Scored
 
 SINK_ENV = "MODEL_DATA_SINK"
+INK = 255 / 2  # a pixel at least half-way to full ink counts as ink
 log = logging.getLogger(__name__)
+
+
+def collected_records(scored: Scored, reply: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the collector records of one request, one row per image: the model's inputs
+    (every pixel, which the kit's own drift analysis reads, and ``MONITORED_INPUTS``) and
+    its outputs (the reply's scalar columns: label, confidence, and with the novelty
+    detector on, the score and the flag; the list of probabilities stays out)."""
+    pixels = scored.model_input.reshape(len(scored.model_input), -1)
+    inputs = pd.DataFrame(
+        {
+            "pixels": pixels.astype(int).tolist(),
+            "ink_share": (pixels > INK).mean(axis=1).round(4),
+            "mean_intensity": (pixels.mean(axis=1) / 255).round(4),
+        }
+    )
+    outputs = pd.DataFrame(reply["predictions"]).drop(columns="probabilities")
+    return inputs, outputs
 
 
 class JsonLinesSink(logging.Handler):
@@ -93,7 +111,7 @@ class ModelDataCollector:
         ``request_id`` (the x-request-id header) correlates the records."""
         if not self.enabled:
             return
-        pixels = scored.model_input.reshape(len(scored.model_input), -1).astype(int)
+        inputs, outputs = collected_records(scored, reply)
         context = BasicCorrelationContext(id=request_id) if request_id else None
-        context = self.inputs.collect(pd.DataFrame({"pixels": pixels.tolist()}), context)
-        self.outputs.collect(pd.DataFrame(reply["predictions"]), context)
+        context = self.inputs.collect(inputs, context)
+        self.outputs.collect(outputs, context)

@@ -217,6 +217,10 @@ class Scorer:
             model_input = to_model_input(images)
         except ImageInputError as error:
             raise ScoringError(str(error)) from None
+        return self.score_input(model_input)
+
+    def score_input(self, model_input: np.ndarray) -> Scored:
+        """Score images that went through the shared preprocessing already."""
         probabilities, *features = self.outputs(model_input)
         if self.novelty is None or not features:
             return Scored(model_input, probabilities, self.class_names)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime
+import pandas as pd
 import pytest
 import yaml
 from PIL import Image
@@ -21,10 +22,12 @@ from data_science.mnist import load_mnist
 from data_science.preprocessing import to_model_input
 from production import quantize
 from production.bundle import baseline_bundle, build_bundle, export_onnx
+from production.deployment import REFERENCE_FOLDER
 from production.endpoint import LocalEndpoint, served_model_dir, served_model_info
 from production.foreign import embedded_digits
 from production.load import compare_servers
 from production.monitoring import wait_for_collected
+from production.serving import MONITORED_INPUTS
 
 pytestmark = pytest.mark.integration
 MAX_BATCH, MAX_BODY = 8, 200_000
@@ -216,7 +219,17 @@ def test_collected_model_data(endpoint):
     expected = to_model_input(digits).reshape(3, -1).astype(int)
     np.testing.assert_array_equal(np.stack(mine["pixels"].to_numpy()), expected)
     assert list(mine["label"]) == [p["label"] for p in reply["predictions"]]
-    assert {"label", "confidence", "probabilities"} <= set(collected.columns)
+    # the scalar columns a monitor compares: the inputs' summaries and the reply's, as
+    # the bundle's reference data holds them; no list of probabilities
+    reference = pd.read_csv(endpoint.bundle / REFERENCE_FOLDER / "reference.csv")
+    record = ("time", "correlation_id", "position", "pixels")
+    scalars = [name for name in collected.columns if name not in record]
+    assert sorted(scalars) == sorted(reference.columns)
+    assert set(MONITORED_INPUTS) <= set(scalars) and "probabilities" not in scalars
+    signals = yaml.safe_load((endpoint.bundle / "monitor.yml").read_text())["create_monitor"]
+    for signal in signals["monitoring_signals"].values():
+        assert set(signal.get("features", [])) <= set(scalars)
+    assert list(mine["ink_share"]) == [round(float((d > 127.5).mean()), 4) for d in expected]
 
 
 def test_bundle_yaml_loads_with_the_azure_ml_sdk(endpoint):

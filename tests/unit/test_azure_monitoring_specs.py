@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from azure.ai.ml.entities import (
+    Data,
     KubernetesOnlineDeployment,
     KubernetesOnlineEndpoint,
     MonitorSchedule,
@@ -24,10 +26,13 @@ from production.deployment import (
     WORKSPACE_VARIABLES,
     endpoint_name,
     kubernetes_endpoint_name,
+    monitor_spec,
     quota_cores,
 )
+from production.serving import MONITORED_INPUTS
 
 ENTITIES = {
+    "reference-data.yml": Data,
     "monitor.yml": MonitorSchedule,
     "kubernetes-endpoint.yml": KubernetesOnlineEndpoint,
     "kubernetes-deployment.yml": KubernetesOnlineDeployment,
@@ -65,7 +70,27 @@ def test_the_monitor_watches_the_bundles_deployment(bundle):
     target = load(bundle / "monitor.yml").create_monitor.monitoring_target
     assert target.endpoint_deployment_id == f"azureml:{endpoint['name']}:{deployment['name']}"
     signals = read(bundle / "monitor.yml")["create_monitor"]["monitoring_signals"]
-    assert {signal["type"] for signal in signals.values()} == {"prediction_drift", "data_quality"}
+    kinds = {"data_drift", "prediction_drift", "data_quality"}
+    assert {signal["type"] for signal in signals.values()} == kinds
+
+
+def test_every_signal_compares_named_columns_with_the_bundles_reference(bundle):
+    reference = read(bundle / "reference-data.yml")
+    assert reference["type"] == "mltable" and (bundle / reference["path"] / "MLTable").is_file()
+    columns = set(pd.read_csv(bundle / reference["path"] / "reference.csv").columns)
+    uri = f"azureml:{reference['name']}:{reference['version']}"
+    for signal in read(bundle / "monitor.yml")["create_monitor"]["monitoring_signals"].values():
+        assert signal["reference_data"]["input_data"] == {"path": uri, "type": "mltable"}
+        assert set(signal.get("features", [])) <= set(MONITORED_INPUTS) <= columns
+        assert signal["alert_enabled"] and signal["metric_thresholds"]
+
+
+def test_alerts_go_to_the_addresses_given_and_to_nobody_by_default(bundle, tmp_path):
+    assert "alert_notification" not in read(bundle / "monitor.yml")["create_monitor"]
+    spec = monitor_spec("digits-endpoint-000000", "blue", "azureml:ref:1", ["ops@example.com"])
+    (tmp_path / "monitor.yml").write_text(yaml.safe_dump(spec))
+    notification = load(tmp_path / "monitor.yml").create_monitor.alert_notification
+    assert notification.emails == ["ops@example.com"]
 
 
 def test_the_kubernetes_deployment_serves_like_the_managed_one(bundle):
@@ -148,6 +173,18 @@ BROKEN = {  # name: (file, dotted key, value, the key the one problem line names
         "request_settings.request_timeout_ms",
         5000,  # Azure's default, below score.py's 10 s
         "request_settings.request_timeout_ms",
+    ),
+    "a column the collector does not write": (
+        "monitor.yml",
+        "create_monitor.monitoring_signals.input_drift.features",
+        ["pixels"],
+        "create_monitor.monitoring_signals.input_drift.features",
+    ),
+    "reference data nothing creates": (
+        "monitor.yml",
+        "create_monitor.monitoring_signals.input_quality.reference_data.input_data.path",
+        "azureml:training-digits:1",
+        "create_monitor.monitoring_signals.input_quality.reference_data.input_data.path",
     ),
     "unknown signal type": (
         "monitor.yml",

@@ -103,13 +103,13 @@ def test_two_promotions_in_a_row_end_with_all_traffic_on_the_newest_model(tmp_pa
     assert traffic(second.steps[-1]) == {"blue": 100, "green": 0}
     commands = second.commands("models:/mnist-cnn/3", tmp_path)
     assert commands[0].endswith("--deployment blue --out NEW")
-    assert commands[-2:] == [
+    # the monitor follows the traffic: the new bundle's starts, the old deployment's stops
+    assert commands[-4:] == [
         "az ml online-endpoint update -f second/step-3-blue-100.yml",
-        "az ml schedule create -f second/monitor-blue.yml",
+        "az ml data create -f NEW/reference-data.yml",
+        "az ml schedule create -f NEW/monitor.yml",
+        f"az ml schedule disable --name {second.endpoint}-green-monitor",
     ]
-    for rollout in (first, second):  # the monitor watches the deployment taking the traffic
-        target = yaml.safe_load(rollout.monitor.read_text())["create_monitor"]["monitoring_target"]
-        assert target["endpoint_deployment_id"].endswith(f":{rollout.new}")
 
 
 def test_a_challenger_that_lost_gets_no_rollout(tmp_path):
