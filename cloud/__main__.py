@@ -1,6 +1,6 @@
 """Azure ML assets of the course, from the command line.
 
-python -m cloud generate --out DIR     write every asset as YAML
+python -m cloud generate --out DIR [--pdf-model-version N]   write every asset as YAML
 python -m cloud validate DIR           SDK loaders plus the checks they miss
 python -m cloud submit FILE            create it in the configured workspace
 python -m cloud rehearse DIR [DIR …]   submit every file to a stand-in workspace, offline
@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("generate", help="write every asset as YAML")
     command.add_argument("--out", default=str(REFERENCE_DIR))
+    command.add_argument(
+        "--pdf-model-version",
+        default="1",
+        help="the PDF classifier version the batch deployment serves (default: %(default)s)",
+    )
     command = commands.add_parser("validate", help="validate a folder of Azure ML YAML")
     command.add_argument("folder")
     command = commands.add_parser("submit", help="submit a YAML file to the workspace")
@@ -43,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     from cloud.generate import generate
 
-    written = generate(args.out)
+    written = generate(args.out, args.pdf_model_version)
     print(f"wrote {len(written)} files to {args.out}")
     return 0
 

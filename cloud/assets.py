@@ -24,7 +24,7 @@ from data_science.search_space import (
     SearchBudget,
     space_to_azureml,
 )
-from production.azureml_yaml import content_version, schema
+from production.azureml_yaml import content_version, folder_version, schema, to_yaml
 from production.deployment import BASE_IMAGE, endpoint_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,13 +172,21 @@ def sweep_job(code: str, sampler: str) -> dict[str, Any]:
     }
 
 
+def component_version(spec: dict[str, Any], *parts: str) -> str:
+    """A component's version follows its content (Azure keeps a component version
+    immutable: a changed step under an old version would be refused): the spec without its
+    version or code path, and ``parts`` (the code's own version, the steps' versions)."""
+    content = {key: value for key, value in spec.items() if key not in ("version", "code")}
+    return content_version(to_yaml(content), *parts)
+
+
 def command_component(
     name: str, description: str, code: str, command: str, inputs: dict, outputs: dict
 ) -> dict[str, Any]:
-    return {
+    spec = {
         "$schema": schema("commandComponent"),
         "name": name,
-        "version": "1",
+        "version": None,
         "display_name": name.replace("_", " "),
         "type": "command",
         "description": description,
@@ -188,6 +196,7 @@ def command_component(
         "outputs": outputs,
         "command": command,
     }
+    return {**spec, "version": component_version(spec, folder_version(JOB_CODE))}
 
 
 def typed_inputs(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -313,14 +322,17 @@ def classify_pdfs_component(code: str) -> dict[str, Any]:
     )
 
 
-def classify_pdfs_pipeline() -> dict[str, Any]:
-    """A batch deployment runs a pipeline component: here the one classify step. Such a
-    deployment is invoked with data and literal inputs only, so the model is bound inside
-    the pipeline (the latest registered classifier), not passed in."""
-    return {
+def classify_pdfs_pipeline(step_version: str, model_version: str) -> dict[str, Any]:
+    """A batch deployment runs a pipeline component: here the one classify step (its
+    component at ``step_version``). Such a deployment is invoked with data and literal
+    inputs only, so the model is bound inside the pipeline, by version: ``@latest`` would
+    be resolved once, when the component is created, and a later classifier would clash
+    with that version. A new classifier is a new pipeline version (``python -m cloud
+    generate --pdf-model-version N``, then ``az ml batch-deployment update``)."""
+    spec = {
         "$schema": schema("pipelineComponent"),
         "name": "classify_pdfs_pipeline",
-        "version": "1",
+        "version": None,
         "type": "pipeline",
         "description": "Classify every PDF of the input folder",
         "inputs": {"pdfs": {"type": "uri_folder"}},
@@ -331,12 +343,16 @@ def classify_pdfs_pipeline() -> dict[str, Any]:
                 "component": "./component-classify-pdfs.yml",
                 "inputs": {
                     "pdfs": "${{parent.inputs.pdfs}}",
-                    "model": {"type": "mlflow_model", "path": f"azureml:{PDF_MODEL}@latest"},
+                    "model": {
+                        "type": "mlflow_model",
+                        "path": f"azureml:{PDF_MODEL}:{model_version}",
+                    },
                 },
                 "outputs": {"results": "${{parent.outputs.results}}"},
             }
         },
     }
+    return {**spec, "version": component_version(spec, step_version)}
 
 
 def batch_endpoint() -> dict[str, Any]:
@@ -364,9 +380,12 @@ def batch_deployment() -> dict[str, Any]:
     }
 
 
-def all_assets(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """Every asset keyed by its file name, with paths relative to ``folder``."""
+def all_assets(folder: str | Path, pdf_model_version: str = "1") -> dict[str, dict[str, Any]]:
+    """Every asset keyed by its file name, with paths relative to ``folder``; the batch
+    deployment serves version ``pdf_model_version`` of the PDF classifier (the first one
+    ``pdf-train-job.yml`` registers, by default)."""
     code = relative_to(JOB_CODE, folder)
+    classify = classify_pdfs_component(code)
     return {
         "environment.yml": environment_asset(relative_to(CONDA_FILE, folder)),
         "mnist-data.yml": mnist_data_asset(),
@@ -376,8 +395,10 @@ def all_assets(folder: str | Path) -> dict[str, dict[str, Any]]:
         "sweep-random-job.yml": sweep_job(code, "random"),
         "sweep-grid-job.yml": sweep_job(code, "grid"),
         "pdf-train-job.yml": pdf_training_job(code),
-        "component-classify-pdfs.yml": classify_pdfs_component(code),
-        "pipeline-classify-pdfs.yml": classify_pdfs_pipeline(),
+        "component-classify-pdfs.yml": classify,
+        "pipeline-classify-pdfs.yml": classify_pdfs_pipeline(
+            classify["version"], pdf_model_version
+        ),
         "batch-endpoint.yml": batch_endpoint(),
         "batch-deployment.yml": batch_deployment(),
     }

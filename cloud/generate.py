@@ -13,8 +13,9 @@ def render(folder: str | Path) -> dict[str, str]:
     return {name: to_yaml(spec) for name, spec in all_assets(folder).items()}
 
 
-def generate(out: str | Path) -> list[Path]:
+def generate(out: str | Path, pdf_model_version: str = "1") -> list[Path]:
     """Write every asset into ``out`` (created if needed); return the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return [write_yaml(out / name, spec) for name, spec in all_assets(out).items()]
+    assets = all_assets(out, pdf_model_version)
+    return [write_yaml(out / name, spec) for name, spec in assets.items()]

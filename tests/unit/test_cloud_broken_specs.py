@@ -174,7 +174,7 @@ def test_a_model_nobody_registers_is_caught_in_a_pipeline_step(azureml_folder, t
     problems = [str(p) for p in validate_file(folder / "pipeline-classify-pdfs.yml")]
     assert (
         "pipeline-classify-pdfs.yml: jobs.classify.inputs.model.path: "
-        "azureml:pdf-classifier@latest: no model named 'pdf-classifier' is created by a file "
+        "azureml:pdf-classifier:1: no model named 'pdf-classifier' is created by a file "
         "in this folder (nor registered by a command's --model-name): add its YAML"
     ) in problems
 

@@ -109,3 +109,30 @@ def test_the_environment_and_data_are_versioned_by_their_content():
     assert environment["version"] == content_version(BASE_IMAGE, CONDA_FILE.read_bytes())
     assert environment["version"] != content_version(BASE_IMAGE, b"another conda file")
     assert data["version"] == content_version(data["path"]) and data["version"].isdigit()
+
+
+def test_component_versions_follow_their_content_and_code(tmp_path, monkeypatch):
+    from cloud import assets
+
+    before = assets.all_assets(tmp_path)
+    assert assets.all_assets(tmp_path) == before  # unchanged: the same versions, no clash
+    code = tmp_path / "job_code"
+    shutil.copytree(assets.JOB_CODE, code)  # the linked packages copied in
+    (code / "changed.py").write_text("# a change to the job code\n")
+    monkeypatch.setattr(assets, "JOB_CODE", code)
+    after = assets.all_assets(tmp_path)
+    components = [name for name in before if name.startswith(("component-", "pipeline-classify"))]
+    for name in components:  # every component uploads the code, or runs one that does
+        assert after[name]["version"] != before[name]["version"], name
+    assert after["pipeline-job.yml"] == before["pipeline-job.yml"]  # it names files, not versions
+
+
+def test_a_new_pdf_classifier_is_a_new_batch_pipeline_version(tmp_path):
+    from cloud.assets import all_assets
+
+    first, second = all_assets(tmp_path, "1"), all_assets(tmp_path, "2")
+    pipeline = second["pipeline-classify-pdfs.yml"]
+    bound = pipeline["jobs"]["classify"]["inputs"]["model"]["path"]
+    assert bound == "azureml:pdf-classifier:2"  # a version, not @latest
+    assert pipeline["version"] != first["pipeline-classify-pdfs.yml"]["version"]
+    assert second["component-classify-pdfs.yml"] == first["component-classify-pdfs.yml"]
