@@ -193,6 +193,16 @@ def run(data):
 """
 
 
+def bundle_with_script(bundle: str | Path, target: str | Path, script: str | Path) -> Path:
+    """A copy of ``bundle`` that serves ``script`` as its score.py, alone in ``code/``: the
+    same model, environment and deployment files, your own scoring."""
+    target = Path(target)
+    shutil.copytree(bundle, target, ignore=shutil.ignore_patterns("code"))
+    (target / "code").mkdir()
+    shutil.copy(script, target / "code" / "score.py")
+    return target
+
+
 def baseline_bundle(bundle: str | Path, target: str | Path) -> Path:
     """A copy of ``bundle`` whose score.py does no work (same server, same schema, same
     request parsing): what serving costs before the model does anything."""
