@@ -45,6 +45,19 @@ PROFILES: dict[str, Profile] = {
         "notebooks": {},
     },
     "full": {"timeout": 3600, "jobs": 1, "parameters": {"data_source": "full"}, "notebooks": {}},
+    # The "Try this" tasks at the end of the notebooks, answered: the default course with
+    # each task's parameter changed; notebooks/expectations.yml checks the answers. Only the
+    # tasks nothing later stands on: 01's would change every later notebook's answer.
+    "exercises": {
+        "timeout": 900,
+        "jobs": 1,
+        "parameters": {"data_source": "sample"},
+        "notebooks": {
+            "02": {"target_accuracy": 0.999},
+            "03": {"sampler": "grid"},
+            "06": {"scenario": "gradual", "contamination": 0.02},
+        },
+    },
 }
 
 
