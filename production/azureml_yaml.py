@@ -33,9 +33,17 @@ def schema_kind(spec: dict[str, Any]) -> str | None:
     return url.rsplit("/", 1)[-1].removesuffix(".schema.json")
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value used twice in full both times: YAML's anchors and aliases (``&id001``,
+    ``*id001``) are valid but unreadable, and a copy edited later would change both."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def to_yaml(spec: dict[str, Any]) -> str:
     # No line folding: a long command stays on one line, as a reader expects.
-    return yaml.safe_dump(spec, sort_keys=False, width=10_000)
+    return yaml.dump(spec, Dumper=_PlainDumper, sort_keys=False, width=10_000)
 
 
 def write_yaml(path: str | Path, spec: dict[str, Any]) -> Path:

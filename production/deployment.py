@@ -285,10 +285,8 @@ def monitor_spec(
     collections the deployment's data collector gathers (``model_inputs``,
     ``model_outputs``), the last day of each.
     """
-
-    def against_reference() -> dict[str, Any]:  # new each time: YAML aliases a shared dict
-        data = {"input_data": {"path": reference, "type": "mltable"}, "data_context": "validation"}
-        return {"reference_data": data, "alert_enabled": True}
+    data = {"input_data": {"path": reference, "type": "mltable"}, "data_context": "validation"}
+    against_reference = {"reference_data": data, "alert_enabled": True}
 
     # Azure's out-of-box thresholds for drift; no missing or mistyped value at all, and at
     # most 2 % of a day's images outside the range the reference spans.
@@ -297,13 +295,13 @@ def monitor_spec(
     signals = {
         "input_drift": {
             "type": "data_drift",
-            **against_reference(),
+            **against_reference,
             "features": list(MONITORED_INPUTS),
             "metric_thresholds": {"numerical": dict(drift)},
         },
         "prediction_drift": {
             "type": "prediction_drift",
-            **against_reference(),
+            **against_reference,
             "metric_thresholds": {
                 "numerical": dict(drift),
                 "categorical": {"jensen_shannon_distance": 0.1},
@@ -311,7 +309,7 @@ def monitor_spec(
         },
         "input_quality": {
             "type": "data_quality",
-            **against_reference(),
+            **against_reference,
             "features": list(MONITORED_INPUTS),
             "metric_thresholds": {"numerical": quality},
         },
