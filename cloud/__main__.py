@@ -4,6 +4,7 @@ python -m cloud generate --out DIR [--pdf-model-version N]   write every asset a
 python -m cloud validate DIR           SDK loaders plus the checks they miss
 python -m cloud submit FILE            create it in the configured workspace
 python -m cloud rehearse DIR [DIR …]   submit every file to a stand-in workspace, offline
+python -m cloud deploy-guide BUNDLE    the az commands that deploy a bundle, and their cost
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import sys
 
 from cloud.assets import REFERENCE_DIR
+from cloud.deploy import Workspace
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,12 +37,22 @@ def main(argv: list[str] | None = None) -> int:
     command.add_argument(
         "--record", default="runs/rehearsal/requests.jsonl", help="where every request goes"
     )
+    command = commands.add_parser(
+        "deploy-guide", help="the az commands that deploy a bundle, checked, and their cost"
+    )
+    command.add_argument("bundle")
+    command.add_argument("--run-dir", help="the run folder whose registry has the model")
+    defaults = Workspace()
+    command.add_argument("--resource-group", default=defaults.resource_group)
+    command.add_argument("--workspace", default=defaults.name)
+    command.add_argument("--region", default=defaults.region)
     args = parser.parse_args(argv)
     run = {
         "generate": run_generate,
         "validate": run_validate,
         "submit": run_submit,
         "rehearse": run_rehearse,
+        "deploy-guide": run_deploy_guide,
     }
     return run[args.command](args)
 
@@ -90,6 +102,20 @@ def run_rehearse(args: argparse.Namespace) -> int:
         print(f"{row.file}: {row.outcome}\n{row.console}".strip(), file=sys.stderr)
     print(f"{rehearsal.summary()}; requests in {args.record}")
     return 0 if rehearsal.passed else 1
+
+
+def run_deploy_guide(args: argparse.Namespace) -> int:
+    from cloud.deploy import cost_lines, deployment_guide, guide_problems
+
+    workspace = Workspace(args.resource_group, args.workspace, args.region)
+    guide = deployment_guide(args.bundle, workspace, args.run_dir)
+    for step, commands in guide.items():
+        print(f"# {step}", *commands, "", sep="\n")
+    print(*(f"# {line}" for line in cost_lines(args.bundle, workspace)), sep="\n")
+    problems = guide_problems(guide, workspace)
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

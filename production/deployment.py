@@ -59,6 +59,7 @@ VCPUS = {  # per instance type: one inference-server worker each
 # Two vCPUs: one instance needs quota for 4 cores (quota_cores), within the 6 a student or
 # free-trial subscription has per region; a 4-vCPU size would need 8.
 DEFAULT_INSTANCE_TYPE = "Standard_DS2_v2"
+COLOURS = ("blue", "green")  # a blue/green roll-out's two deployments
 # The platform's limit on a request sits above score.py's own (DEFAULT_SCORE_TIMEOUT_S,
 # set in the deployment's environment): a slow request then gets the script's 503 with the
 # reason, not the platform's bare 408. The margin covers decoding and the reply.
@@ -93,6 +94,14 @@ def serving_environment(name: str) -> dict[str, Any]:
         "channels": ["conda-forge"],
         "dependencies": ["python=3.11", "pip", {"pip": pins}],
     }
+
+
+def idle_colour(live: str) -> str:
+    """The deployment that does not take the traffic: where the next model goes, so that
+    the live one keeps serving until the new one has proved itself."""
+    if live not in COLOURS:
+        raise ValueError(f"deployment {live!r}: a blue/green roll-out knows {COLOURS}")
+    return COLOURS[1 - COLOURS.index(live)]
 
 
 def endpoint_suffix() -> str:

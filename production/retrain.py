@@ -23,7 +23,7 @@ from data_science.evaluate import evaluate_model
 from data_science.registry import CHALLENGER, CHAMPION
 from data_science.train import MODEL_NAME, TrainConfig, TrainingSet, TrainResult, train_on
 from production.azureml_yaml import write_yaml
-from production.deployment import endpoint_name, endpoint_spec, monitor_name
+from production.deployment import endpoint_name, endpoint_spec, idle_colour, monitor_name
 
 
 def with_labelled_foreign(
@@ -146,7 +146,6 @@ def labelling_curve(
 
 
 ROLLOUT_STEPS = (10, 50, 100)  # % of the traffic on the new deployment, step by step
-COLOURS = ("blue", "green")
 
 
 @dataclass(frozen=True)
@@ -177,14 +176,6 @@ class Rollout:
             "az ml schedule create -f NEW/monitor.yml",
             f"az ml schedule disable --name {monitor_name(self.endpoint, self.live)}",
         ]
-
-
-def idle_colour(live: str) -> str:
-    """The deployment that does not take the traffic: where the next model goes, so that
-    the live one keeps serving until the new one has proved itself."""
-    if live not in COLOURS:
-        raise ValueError(f"deployment {live!r}: a blue/green roll-out knows {COLOURS}")
-    return COLOURS[1 - COLOURS.index(live)]
 
 
 def plan_rollout(
