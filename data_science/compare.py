@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from data_science.tracking import use_tracking
 
@@ -65,21 +66,32 @@ def plot_metric_by_parameter(
     """The metric against each parameter, one panel each: which knobs matter? Trials stopped
     early are drawn hollow: their value is from an earlier epoch than the others'."""
     stopped = stopped_early(table)
-    fig, axes = plt.subplots(1, len(params), figsize=(3.2 * len(params), 3), sharey=True)
-    for ax, name in zip(np.atleast_1d(axes), params, strict=True):
+    fig, axes = plt.subplots(
+        1, len(params), figsize=(3.2 * len(params) + 1, 3), sharey=True, layout="constrained"
+    )
+    axes, kept = np.atleast_1d(axes), ~stopped
+    for ax, name in zip(axes, params, strict=True):
         values = table[name].astype(float) if table[name].dtype == bool else table[name]
-        kept = ~stopped
-        ax.scatter(values[kept], table[metric][kept], c=table[metric][kept], cmap="viridis")
+        points = ax.scatter(
+            values[kept], table[metric][kept], c=table[metric][kept], cmap="viridis"
+        )
         ax.scatter(
             values[stopped], table[metric][stopped], facecolors="none", edgecolors="grey",
             label="stopped early",
         )  # fmt: skip
         ax.set(xlabel=name, xscale="log" if name in LOG_SCALE else "linear")
-    np.atleast_1d(axes)[0].set_ylabel(metric)
+        if name in LOG_SCALE:  # labels at 1 and 3 of each decade, no crowded minor labels
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        if table[name].dtype == bool:  # a yes/no setting, not a scale
+            ax.set(xticks=[0, 1], xticklabels=["no", "yes"], xlim=(-0.5, 1.5))
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    axes[0].set_ylabel(metric)
     if stopped.any():
-        np.atleast_1d(axes)[0].legend(fontsize=8)
+        axes[0].legend(fontsize=8)
+    fig.colorbar(points, ax=axes, label=metric)
     fig.suptitle(f"{metric} by parameter")
-    fig.tight_layout()
     return fig
 
 
@@ -96,14 +108,24 @@ def plot_parallel_coordinates(
     scaled = (values - low) / (high - low).replace(0, 1)
     colours = plt.cm.viridis(scaled[metric].to_numpy())
     styles = np.where(stopped_early(table), ":", "-")  # stopped early: dotted
-    fig, ax = plt.subplots(figsize=(1.6 * len(columns) + 1, 3.5))
+    fig, ax = plt.subplots(figsize=(1.6 * len(columns) + 2, 3.5), layout="constrained")
     for row, colour, style in zip(scaled.to_numpy(), colours, styles, strict=True):
         ax.plot(range(len(columns)), row, color=colour, alpha=0.8, marker="o", linestyle=style)
     labels = [f"log10 {c}" if c in LOG_SCALE else c for c in columns]
     ax.set_xticks(range(len(columns)), labels)
     for x, name in enumerate(columns):
-        ax.annotate(f"{low[name]:.3g}", (x, 0), xytext=(3, -12), textcoords="offset points")
-        ax.annotate(f"{high[name]:.3g}", (x, 1), xytext=(3, 4), textcoords="offset points")
-    ax.set(yticks=[], title=f"Parallel coordinates, coloured by {metric} (dotted: stopped early)")
-    fig.tight_layout()
+        ends = (
+            ("no", "yes")
+            if table[name].dtype == bool
+            else (f"{low[name]:.3g}", f"{high[name]:.3g}")
+        )
+        ax.annotate(ends[0], (x, 0), xytext=(3, -12), textcoords="offset points")
+        ax.annotate(ends[1], (x, 1), xytext=(3, 4), textcoords="offset points")
+    ax.set(
+        yticks=[],
+        ylim=(-0.12, 1.12),
+        title=f"Parallel coordinates, coloured by {metric} (dotted: stopped early)",
+    )
+    scale = plt.cm.ScalarMappable(plt.Normalize(low[metric], high[metric]), cmap="viridis")
+    fig.colorbar(scale, ax=ax, label=metric)
     return fig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,3 +85,29 @@ def evaluate_model(
 ) -> Evaluation:
     """Run ``model`` on prepared images (N, 28, 28, C) in batches and score it."""
     return evaluate_probabilities(predict_in_batches(model, images), labels, class_names)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Two models' answers to the same examples, compared where they disagree."""
+
+    only_first_right: int
+    only_second_right: int
+    p_value: float  # McNemar's exact test: "both are equally good" is this unlikely
+
+
+def mcnemar(first: Evaluation, second: Evaluation) -> PairedTest:
+    """McNemar's exact test: examples both models get right, or both wrong, say nothing
+    about which is better; each one they disagree on is, if they are equally good, a fair
+    coin flip between them. The p-value is the two-sided binomial tail of that count."""
+    if not np.array_equal(first.labels, second.labels):
+        raise ValueError("a paired test needs both models scored on the same examples")
+    first_right = first.predictions == first.labels
+    second_right = second.predictions == second.labels
+    only_first, only_second = (
+        int((first_right & ~second_right).sum()),
+        int((~first_right & second_right).sum()),
+    )
+    flips = only_first + only_second
+    tail = sum(math.comb(flips, k) for k in range(min(only_first, only_second) + 1))
+    return PairedTest(only_first, only_second, min(1.0, 2 * tail / 2**flips))

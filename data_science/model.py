@@ -8,6 +8,7 @@ shared ``normalise_digit``.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -86,6 +87,16 @@ def compile_for_training(
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
     model.compile(keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
     return model
+
+
+def smoothed_loss_floor(label_smoothing: float, num_classes: int = 10) -> float:
+    """The lowest cross-entropy a model can reach against smoothed targets: their entropy
+    (the true class's target is 1 - s + s/k, every other class's s/k)."""
+    if label_smoothing == 0:
+        return 0.0
+    other = label_smoothing / num_classes
+    true = 1 - label_smoothing + other
+    return -(true * math.log(true) + (num_classes - 1) * other * math.log(other))
 
 
 def with_features(model: keras.Model) -> keras.Model:

@@ -36,6 +36,8 @@ def plot_class_balance(y_train: np.ndarray, y_test: np.ndarray):
     )
     ax = counts.plot.bar(figsize=(8, 3), rot=0, title="Examples per class")
     ax.set_xlabel("digit")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left")  # beside the bars, not on them
+    ax.figure.tight_layout()
     return ax.figure
 
 

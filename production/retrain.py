@@ -158,22 +158,21 @@ class Rollout:
     new: str  # the idle one the promoted model goes to
     steps: list[Path]  # az ml online-endpoint update -f, one after the other
 
-    def commands(self, model_uri: str, run_dir: str | Path) -> list[str]:
-        """What a deployer runs, in order: the promoted model's bundle for the new deployment
-        and its creation, each traffic step, then the monitor follows the traffic: the new
-        bundle's own (on that model's reference data) starts, the old deployment's stops
-        (files relative to ``run_dir``, whose store holds ``model_uri``)."""
-        source = f"--model {model_uri} --run-dir {run_dir}"
+    def commands(self, bundle: str | Path, run_dir: str | Path) -> list[str]:
+        """What a deployer runs, in order: the promoted model's ``bundle`` (written for the
+        new deployment) created, each traffic step, then the monitor follows the traffic:
+        the new bundle's own (on that model's reference data) starts, the old deployment's
+        stops (paths relative to ``run_dir``)."""
+        new = Path(bundle).relative_to(run_dir)
         return [
-            f"python -m production bundle {source} --deployment {self.new} --out NEW",
-            "az ml model create -f NEW/model.yml",
-            "az ml online-deployment create -f NEW/deployment.yml",
+            f"az ml model create -f {new}/model.yml",
+            f"az ml online-deployment create -f {new}/deployment.yml",
             *(
                 f"az ml online-endpoint update -f {step.relative_to(run_dir)}"
                 for step in self.steps
             ),
-            "az ml data create -f NEW/reference-data.yml",
-            "az ml schedule create -f NEW/monitor.yml",
+            f"az ml data create -f {new}/reference-data.yml",
+            f"az ml schedule create -f {new}/monitor.yml",
             f"az ml schedule disable --name {monitor_name(self.endpoint, self.live)}",
         ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -152,6 +153,13 @@ class ClassificationRun:
     @property
     def pdfs_per_second(self) -> float:
         return len(self.pdfs) / self.seconds if self.seconds else float("nan")
+
+    def of_pdfs(self, names: Iterable[str]) -> ClassificationRun:
+        """The same run for the PDFs ``names`` only, with their share of its time."""
+        chosen = set(names)
+        pdfs = self.pdfs[self.pdfs["pdf"].isin(chosen)]
+        images = self.images[self.images["pdf"].isin(chosen)]
+        return ClassificationRun(images, pdfs, self.seconds * len(pdfs) / max(1, len(self.pdfs)))
 
     def failures(self) -> pd.DataFrame:
         """Every PDF and image that could not be classified, with the reason."""

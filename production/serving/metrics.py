@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+# run()'s latency histogram: a quantile is only known to lie between two of these bounds.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10)
 REQUESTS = Counter("score_requests", "Scoring requests by status class", ["status"])
 LATENCY = Histogram(
     "score_latency_seconds",
     "Time run() took per request",
-    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10),
+    buckets=LATENCY_BUCKETS,
 )
 IMAGES = Histogram(
     "score_images_per_request", "Images in a request", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from data_science.mnist import load_mnist
-from data_science.model import build_cnn, compile_for_training, keras
+from data_science.model import build_cnn, compile_for_training, keras, smoothed_loss_floor
 from data_science.preprocessing import to_model_input
 
 
@@ -23,6 +23,17 @@ def test_output_is_a_probability_per_class(digits):
     probabilities = build_cnn()(x[:7], training=False).numpy()
     assert probabilities.shape == (7, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_with_label_smoothing_the_loss_cannot_fall_below_its_floor():
+    labels = np.arange(10)
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
+    targets = 0.9 * one_hot(labels) + 0.01  # what the smoothed loss compares with
+    floor = smoothed_loss_floor(0.1)
+    assert float(loss(one_hot(labels), targets)) == pytest.approx(floor, rel=1e-4)
+    sharper = 0.95 * one_hot(labels) + 0.005  # more confident, and further from the target
+    assert float(loss(one_hot(labels), sharper)) > floor
+    assert smoothed_loss_floor(0.0) == 0.0
 
 
 def test_loss_falls_within_a_few_steps(digits):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from cloud.assets import CONDA_FILE, GRID, REFERENCE_DIR
-from cloud.generate import render
+from cloud.generate import changes_from, render
 from cloud.validate import validate_file, validate_folder
 from data_science.search_space import SEARCH_SPACE
 from production.azureml_yaml import content_version
@@ -136,3 +136,15 @@ def test_a_new_pdf_classifier_is_a_new_batch_pipeline_version(tmp_path):
     assert bound == "azureml:pdf-classifier:2"  # a version, not @latest
     assert pipeline["version"] != first["pipeline-classify-pdfs.yml"]["version"]
     assert second["component-classify-pdfs.yml"] == first["component-classify-pdfs.yml"]
+
+
+def test_a_spec_read_as_its_changes_from_another_loses_nothing():
+    base, sweep = REFERENCE_DIR / "train-job.yml", REFERENCE_DIR / "sweep-random-job.yml"
+    text = changes_from(base, sweep)
+    first, second = yaml.safe_load(base.read_text()), yaml.safe_load(sweep.read_text())
+    changes = yaml.safe_load(text)
+    dropped = text.splitlines()[-1].split("'s ")[1].split(", ")
+    assert {**{k: v for k, v in first.items() if k not in dropped}, **changes} == second
+    assert "search_space" in changes and "command" in dropped
+    assert "  batch_size: {type: choice, values: [32, 64, 128]}" in text.splitlines()
+    assert len(text.splitlines()) < len(sweep.read_text().splitlines())

@@ -35,6 +35,15 @@ def test_routing_counts_every_pdf_and_the_accuracy_of_the_automatic_ones():
     assert (routing["mistakes"] == 1).all()
 
 
+def test_a_day_splits_into_the_runs_of_its_pdfs():
+    run, truth = day()
+    first, second = run.of_pdfs(["a.pdf", "d.pdf"]), run.of_pdfs(["b.pdf", "c.pdf", "e.pdf"])
+    assert first.pdfs["pdf"].tolist() == ["a.pdf", "d.pdf"]
+    assert (first.seconds, second.seconds) == pytest.approx((0.4, 0.6))
+    assert first.routing(truth).loc[0.0, "accuracy of those"] == 0.5
+    assert second.routing(truth).loc[0.0, "to a person"] == 1  # its failed PDF
+
+
 def test_the_lowest_threshold_that_reaches_the_target():
     run, truth = day()
     routing = run.routing(truth)

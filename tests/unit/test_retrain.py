@@ -101,13 +101,16 @@ def test_two_promotions_in_a_row_end_with_all_traffic_on_the_newest_model(tmp_pa
     second = retrain.plan_rollout(decision(True), tmp_path / "second", live=first.new)
     assert (second.live, second.new) == ("green", "blue")
     assert traffic(second.steps[-1]) == {"blue": 100, "green": 0}
-    commands = second.commands("models:/mnist-cnn/3", tmp_path)
-    assert commands[0].endswith("--deployment blue --out NEW")
+    commands = second.commands(tmp_path / "bundles" / "blue", tmp_path)
+    assert commands[:2] == [
+        "az ml model create -f bundles/blue/model.yml",
+        "az ml online-deployment create -f bundles/blue/deployment.yml",
+    ]
     # the monitor follows the traffic: the new bundle's starts, the old deployment's stops
     assert commands[-4:] == [
         "az ml online-endpoint update -f second/step-3-blue-100.yml",
-        "az ml data create -f NEW/reference-data.yml",
-        "az ml schedule create -f NEW/monitor.yml",
+        "az ml data create -f bundles/blue/reference-data.yml",
+        "az ml schedule create -f bundles/blue/monitor.yml",
         f"az ml schedule disable --name {second.endpoint}-green-monitor",
     ]
 
