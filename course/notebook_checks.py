@@ -10,7 +10,13 @@ from pathlib import Path
 
 import nbformat
 
-from course.expectations import FILE_NAME, Expectation, Expectations, load_expectations
+from course.expectations import (
+    FILE_NAME,
+    Expectation,
+    Expectations,
+    ExpectationsError,
+    load_expectations,
+)
 from course.profiles import PROFILES
 from course.runner import KERNEL
 
@@ -93,8 +99,14 @@ def check_notebooks(paths: Iterable[Path]) -> list[str]:
     files = []
     for path in map(Path, paths):
         files += sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
-    expectations = {folder: _expectations(folder) for folder in {file.parent for file in files}}
-    return [
+    problems, expectations = [], {}
+    for folder in {file.parent for file in files}:
+        try:
+            expectations[folder] = _expectations(folder)
+        except ExpectationsError as error:  # one problem line, the notebooks still checked
+            problems.append(str(error))
+            expectations[folder] = None
+    return problems + [
         problem for file in files for problem in notebook_problems(file, expectations[file.parent])
     ]
 

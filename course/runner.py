@@ -41,6 +41,7 @@ class Notebook:
     path: Path
     declared: dict[str, dict[str, Any]]  # papermill.inspect_notebook: name -> default, type, help
     needs: tuple[str, ...] = ()  # the NN of earlier notebooks it must run after (metadata)
+    alone: bool = False  # runs with no other notebook beside it (metadata: it measures speed)
 
     @property
     def name(self) -> str:
@@ -64,7 +65,8 @@ def find_notebooks(notebooks_dir: Path) -> list[Notebook]:
         raise UsageError(f"no NN_*.ipynb notebooks in {notebooks_dir}")
     prefixes = {_prefix(path) for path in paths}
     return [
-        Notebook(path, papermill.inspect_notebook(path), _needs(path, prefixes)) for path in paths
+        Notebook(path, papermill.inspect_notebook(path), *_scheduling(path, prefixes))
+        for path in paths
     ]
 
 
@@ -140,12 +142,14 @@ def folder_results(run_dir: Path) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in paths}
 
 
-def _needs(path: Path, prefixes: set[str]) -> tuple[str, ...]:
-    needs = nbformat.read(path, as_version=4).metadata.get("course", {}).get("needs", [])
+def _scheduling(path: Path, prefixes: set[str]) -> tuple[tuple[str, ...], bool]:
+    """The notebook's `needs` and whether it runs `alone`, from its metadata."""
+    course = nbformat.read(path, as_version=4).metadata.get("course", {})
+    needs = course.get("needs", [])
     earlier = {prefix for prefix in prefixes if prefix < _prefix(path)}
     if not set(needs) <= earlier:
         raise UsageError(f"{path.name}: 'needs' must list earlier notebooks' NN, got {needs}")
-    return tuple(needs)
+    return tuple(needs), bool(course.get("alone", False))
 
 
 def check_overrides(notebooks: Sequence[Notebook], overrides: Mapping[str, Any]) -> None:

@@ -2,7 +2,8 @@
 
 A notebook names what it needs in its metadata (``"course": {"needs": ["01"]}``): the
 notebooks whose results it reads (a champion in the registry, collected requests) or whose
-MLflow store it writes to. Up to ``jobs`` run at once, started in course order.
+MLflow store it writes to. Up to ``jobs`` run at once, started in course order; a notebook
+that measures speed says so (``"alone": true``) and runs with nothing beside it.
 """
 
 import os
@@ -20,6 +21,7 @@ class Scheduled(Protocol):
     name: str
     prefix: str
     needs: tuple[str, ...]
+    alone: bool  # nothing runs beside it (its timings would measure the neighbour too)
 
 
 class Children:
@@ -76,7 +78,11 @@ def run_when_ready(
                     reason = _skip_reason(notebook, results, keep_going)
                     if reason:
                         finish(notebook, skip(notebook, reason))
-                    elif set(notebook.needs) & selected - set(results) or len(running) >= jobs:
+                    elif (
+                        set(notebook.needs) & selected - set(results)
+                        or len(running) >= jobs
+                        or (running and (notebook.alone or any(n.alone for n in running.values())))
+                    ):
                         continue
                     else:
                         running[pool.submit(run, notebook)] = notebook

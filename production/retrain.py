@@ -145,6 +145,13 @@ def labelling_curve(
     return curve.rename_axis("labelled foreign digits")
 
 
+def enough_labels(curve: pd.DataFrame, within: float = 0.03) -> int:
+    """The smallest budget of a ``labelling_curve`` whose foreign accuracy is within
+    ``within`` of the best: where more labels stop buying much."""
+    foreign = curve["foreign"]
+    return int(foreign.index[foreign >= foreign.max() - within].min())
+
+
 ROLLOUT_STEPS = (10, 50, 100)  # % of the traffic on the new deployment, step by step
 
 

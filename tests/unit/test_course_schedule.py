@@ -18,6 +18,7 @@ from course.schedule import run_when_ready
 class Fake:
     prefix: str
     needs: tuple[str, ...] = ()
+    alone: bool = False
 
     @property
     def name(self) -> str:
@@ -57,6 +58,26 @@ def test_independent_notebooks_run_at_the_same_time():
 
     results = run_when_ready([Fake("01"), Fake("02")], run, skip, jobs=2)
     assert [r.status for r in results] == [Status.PASSED, Status.PASSED]
+
+
+def test_a_notebook_that_runs_alone_has_nothing_beside_it():
+    # 05 measures latency: 02 must not run beside it, nor 04 start while it runs.
+    notebooks = [Fake("02"), Fake("05", alone=True), Fake("04")]
+    running, overlaps, lock = set(), [], threading.Lock()
+
+    def run(notebook: Fake) -> NotebookResult:
+        with lock:
+            overlaps.extend(sorted({notebook.prefix, other}) for other in running)
+            running.add(notebook.prefix)
+        threading.Event().wait(0.05)
+        with lock:
+            running.discard(notebook.prefix)
+        return result(notebook)
+
+    results = run_when_ready(notebooks, run, skip, jobs=2)
+    assert all(r.status == Status.PASSED for r in results)
+    assert ["02", "04"] in overlaps  # the others still run side by side
+    assert not [pair for pair in overlaps if "05" in pair]
 
 
 def test_one_job_runs_in_course_order():

@@ -128,3 +128,12 @@ def test_the_figures_a_notebook_may_quote_are_its_bounds_and_parameters(tmp_path
     (tmp_path / "expectations.yml").write_text("01_learn:\n  smoke:\n    accuracy: {min: 0.5}\n")
     expectations = load_expectations(tmp_path, set(PROFILES))
     assert allowed_figures(nb, expectations["01_learn"]) == {0.5, 1.0}
+
+
+def test_an_expectation_of_a_metric_never_recorded_is_one_problem_line(tmp_path):
+    nb = clean_notebook()
+    nb.cells.append(new_code_cell('record_metrics(run_dir, "01_learn", {"accuracy": 0.7})'))
+    nbformat.write(nb, tmp_path / "01_learn.ipynb")
+    (tmp_path / "expectations.yml").write_text("01_learn:\n  smoke:\n    loss: {max: 1}\n")
+    (problem,) = check_notebooks([tmp_path])
+    assert "01_learn.smoke.loss: expected a metric the notebook records" in problem

@@ -115,6 +115,12 @@ def test_two_promotions_in_a_row_end_with_all_traffic_on_the_newest_model(tmp_pa
     ]
 
 
+def test_enough_labels_is_where_the_curve_comes_within_reach_of_its_best():
+    curve = pd.DataFrame({"foreign": [0.76, 0.87, 0.88, 0.88]}, index=[100, 250, 500, 1000])
+    assert retrain.enough_labels(curve) == 250
+    assert retrain.enough_labels(curve, within=0.005) == 500
+
+
 def test_a_challenger_that_lost_gets_no_rollout(tmp_path):
     out = tmp_path / "rollout"
     assert retrain.plan_rollout(decision(False), out, live="blue") is None
