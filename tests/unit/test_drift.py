@@ -9,8 +9,11 @@ from production.drift import (
     DAILY_DETECTORS,
     DriftMonitor,
     ModelView,
+    Pool,
     alarm_summary,
+    auroc,
     binomial_arithmetic,
+    compare_sources,
 )
 
 RNG = np.random.default_rng(0)
@@ -108,3 +111,20 @@ def test_binomial_arithmetic_gives_the_count_an_alarm_needs(monitor):
     assert (
         numbers["chance of an alarm, drifted day"] > 0.99 > numbers["chance of an alarm, clean day"]
     )
+
+
+def test_auroc_is_the_chance_a_positive_scores_above_a_negative():
+    assert auroc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1.0
+    assert auroc(np.array([1.0, 2.0]), np.array([0.0, 1.5])) == 0.25  # 1 pair in 4
+    assert auroc(np.array([1.0]), np.array([1.0])) == 0.5  # a tie counts half
+
+
+def test_sources_show_their_flagged_share_and_how_well_the_score_separates_them(monitor):
+    clean, far = view(1000, seed=3), view(1000, shift=6.0, seed=4)
+    pools = {
+        name: Pool(None, np.zeros(1000, int), v) for name, v in (("clean", clean), ("far", far))
+    }
+    table = compare_sources(monitor, pools)
+    assert table.loc["clean", "AUROC against clean"] == 0.5
+    assert table.loc["far", "AUROC against clean"] > 0.99
+    assert table.loc["clean", "flagged novel"] < 0.05 < 0.9 < table.loc["far", "flagged novel"]
