@@ -134,7 +134,7 @@ def labelling_curve(
     accuracy. Each model is tracked in the ``labelling-budget`` experiment, not registered."""
     images, labels = labelled
     rows = {}
-    for budget in tqdm(budgets, desc="labelling budgets"):
+    for budget in tqdm(budgets, desc="labelling budgets", disable=not budgets):
         data = with_labelled_foreign(mnist, images[:budget], labels[:budget], seed=config.seed)
         result = train_on(
             data, config, output, experiment="labelling-budget", register=False, progress=False
