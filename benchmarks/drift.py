@@ -105,6 +105,8 @@ def main() -> None:
     foreign_source = folder_source(digit_folder(args.foreign_dir, "foreign", scratch), "foreign")
     benign_source = folder_source(digit_folder(args.benign_dir, "benign", scratch), "benign")
     labelled, held_out = split_labelled(foreign_source, len(foreign_source.labels) // 2)
+    for kind, source in (("foreign", foreign_source), ("benign", benign_source)):
+        print(f"{kind}: {len(source.labels):,} digits ({len(source.failures)} unreadable)")
 
     started = time.perf_counter()
     full = TrainConfig(data_source="full", data_dir=args.mnist_dir)
