@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from cloud.validate import ENDPOINT_NAME, UNIQUE_SUFFIX
+from cloud.validate import endpoint_name_problems
 from production.deployment import (
     PLACEHOLDER_SUFFIX,
     SUFFIX_VARIABLE,
@@ -126,6 +126,11 @@ def hourly_price(instance_type: str, region: str, timeout: float = 5) -> Price:
     return Price(latest["retailPrice"], f"Azure Retail Prices API ({region}, from {effective})")
 
 
+def deployment_spec(bundle: str | Path) -> dict:
+    """The bundle's deployment.yml, as a mapping."""
+    return yaml.safe_load((Path(bundle) / "deployment.yml").read_text())
+
+
 def personal_suffix() -> str:
     """Six digits from this user and machine, the same on every run: endpoint names are
     unique per region across all subscriptions, so two students' must differ."""
@@ -141,7 +146,7 @@ def deployment_guide(
     folder that has its model). A bundle whose endpoint still carries the placeholder
     suffix is first written again under a name of the student's own."""
     bundle = Path(bundle).resolve()
-    deployment = yaml.safe_load((bundle / "deployment.yml").read_text())
+    deployment = deployment_spec(bundle)
     endpoint, live = deployment["endpoint_name"], deployment["name"]
     family = QUOTA_FAMILY[deployment["instance_type"]]
     group, name, region = workspace.resource_group, workspace.name, workspace.region
@@ -231,19 +236,20 @@ def guide_problems(guide: dict[str, list[str]], workspace: Workspace) -> list[st
 
 
 def valid_endpoint_name(name: str) -> bool:
-    """Azure's rule, with a suffix of the student's own (not the placeholder)."""
+    """The validator's rule for endpoint names, with a suffix of the student's own (not
+    the placeholder)."""
     placeholder = name.endswith(f"-{PLACEHOLDER_SUFFIX}")
-    return bool(ENDPOINT_NAME.fullmatch(name) and UNIQUE_SUFFIX.fullmatch(name)) and not placeholder
+    return not placeholder and not any(endpoint_name_problems({"name": name}))
 
 
 def cost_lines(bundle: Path, workspace: Workspace = Workspace()) -> list[str]:
     """What the bundle's deployment needs in quota and costs while it exists."""
-    deployment = yaml.safe_load((Path(bundle) / "deployment.yml").read_text())
+    deployment = deployment_spec(bundle)
     size, count = deployment["instance_type"], deployment["instance_count"]
-    price = hourly_price(size, workspace.region)
+    price, cores = hourly_price(size, workspace.region), quota_cores(size, count)
     return [
-        f"{count} × {size}: quota for {quota_cores(size, count)} cores of "
-        f"{QUOTA_FAMILY[size]} ({2 * quota_cores(size, count)} during a blue/green roll-out)",
+        f"{count} × {size}: quota for {cores} cores of {QUOTA_FAMILY[size]} "
+        f"({2 * cores} during a blue/green roll-out)",
         f"${price.usd_per_hour * count:.3f} per hour, ${price.per_month(count):.0f} per month "
         f"if left running ({price.source})",
     ]

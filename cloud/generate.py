@@ -45,10 +45,8 @@ class _CompactDumper(yaml.SafeDumper):
 
 
 def _short(values) -> bool:
+    """Short scalars, or short lists of them, in few characters."""
     values = list(values)
-    leaves = all(isinstance(v, str | int | float | bool) or _short_collection(v) for v in values)
+    scalar = (str, int, float, bool)
+    leaves = all(isinstance(v, scalar) or (isinstance(v, list) and _short(v)) for v in values)
     return leaves and len(str(values)) < 80
-
-
-def _short_collection(value) -> bool:
-    return isinstance(value, list) and _short(value)

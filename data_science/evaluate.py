@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -109,5 +109,5 @@ def mcnemar(first: Evaluation, second: Evaluation) -> PairedTest:
         int((~first_right & second_right).sum()),
     )
     flips = only_first + only_second
-    tail = sum(math.comb(flips, k) for k in range(min(only_first, only_second) + 1))
-    return PairedTest(only_first, only_second, min(1.0, 2 * tail / 2**flips))
+    p_value = stats.binomtest(only_first, flips).pvalue if flips else 1.0
+    return PairedTest(only_first, only_second, float(p_value))

@@ -15,7 +15,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from data_science import registry
-from data_science.evaluate import Evaluation, evaluate_model
+from data_science.evaluate import Evaluation, PairedTest, evaluate_model, mcnemar
 from data_science.registry import PromotionDecision
 from data_science.search import EXPERIMENT, SearchResult, Trial
 from data_science.tracking import use_tracking
@@ -58,6 +58,7 @@ class Promotion:
     evaluation: Evaluation  # the registered candidate on the test set
     card: str  # the model card, Markdown
     card_path: Path
+    paired: PairedTest | None  # McNemar's test, champion against candidate (None: no champion)
 
     def settings(self) -> pd.DataFrame:
         """What the candidate was trained with, beside what the champion it was measured
@@ -102,14 +103,16 @@ def promote_with_evidence(
     data = finalist.data
     model = mlflow.keras.load_model(f"runs:/{finalist.run_id}/model")
     evaluation = evaluate_model(model, data.x_test, data.y_test, data.class_names)
-    champion = registry.score(champion, data.x_test, data.y_test)
+    evaluated = registry.evaluate_version(champion, data.x_test, data.y_test)
+    champion = (evaluated[0], evaluated[1].accuracy) if evaluated else None
+    paired = mcnemar(evaluated[1], evaluation) if evaluated else None
     if margin is None:
         margin = standard_error(champion[1], len(data.y_test)) if champion else 0.0
     version = registry.register(finalist.run_id, model_name)
     decision = registry.decide_promotion(model_name, version, evaluation.accuracy, champion, margin)
     registry.apply_decision(decision)
 
-    card = model_card(decision, finalist, evaluation, search)
+    card = model_card(decision, finalist, evaluation, search, paired)
     card_path = Path(output) / "model_cards" / f"{model_name}-v{version}.md"
     card_path.parent.mkdir(parents=True, exist_ok=True)
     card_path.write_text(card)
@@ -122,7 +125,7 @@ def promote_with_evidence(
         "candidate_version": version,
     }.items():
         client.set_tag(search.parent_run_id, key, value)
-    return Promotion(decision, finalist, evaluation, card, card_path)
+    return Promotion(decision, finalist, evaluation, card, card_path, paired)
 
 
 def standard_error(accuracy: float, count: int) -> float:
@@ -131,7 +134,11 @@ def standard_error(accuracy: float, count: int) -> float:
 
 
 def model_card(
-    decision: PromotionDecision, finalist: Finalist, evaluation: Evaluation, search: SearchResult
+    decision: PromotionDecision,
+    finalist: Finalist,
+    evaluation: Evaluation,
+    search: SearchResult,
+    paired: PairedTest | None = None,
 ) -> str:
     """The model card: decision, model, data, metrics, weak spots, intended use, limits."""
     trial, data, config = finalist.trial, finalist.data, finalist.config
@@ -152,6 +159,7 @@ def model_card(
         "",
         f"Stated margin: {decision.margin:.4f}. One test image is {1 / n_test:.4f} of accuracy;",
         f"the candidate's standard error on {n_test:,} test images is ±{error:.4f}.",
+        *paired_test_lines(paired),
         "",
         "## Model",
         "",
@@ -190,6 +198,16 @@ def model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def paired_test_lines(paired: PairedTest | None) -> list[str]:
+    if paired is None:
+        return []
+    return [
+        f"Paired test (McNemar, exact): the champion alone was right on "
+        f"{paired.only_first_right} test images, the candidate alone on "
+        f"{paired.only_second_right}; p = {paired.p_value:.4f}.",
+    ]
 
 
 def seed_spread_lines(search: SearchResult, trial: Trial) -> list[str]:

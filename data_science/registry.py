@@ -14,7 +14,7 @@ reason on the version.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import mlflow
 import numpy as np
@@ -22,6 +22,9 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.utils import logging_utils
+
+if TYPE_CHECKING:
+    from data_science.evaluate import Evaluation
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 ROLE_TAG = "role"
@@ -87,11 +90,11 @@ def resolve(model_uri: str) -> ModelVersion:
     return MlflowClient().get_model_version(*reference.split("/", 1))
 
 
-def score(
+def evaluate_version(
     model_uri: str | None, x_test: np.ndarray, y_test: np.ndarray
-) -> tuple[str, float] | None:
-    """The version behind ``model_uri`` and its accuracy on this test set; None when there is
-    no such model (``model_uri`` None, or a role no version holds yet)."""
+) -> tuple[str, Evaluation] | None:
+    """The version behind ``model_uri`` and its evaluation on this test set; None when there
+    is no such model (``model_uri`` None, or a role no version holds yet)."""
     from data_science.evaluate import evaluate_model
 
     if model_uri is None:
@@ -101,7 +104,16 @@ def score(
     except LookupError:
         return None
     model = mlflow.keras.load_model(f"models:/{version.name}/{version.version}")
-    return str(version.version), evaluate_model(model, x_test, y_test).accuracy
+    return str(version.version), evaluate_model(model, x_test, y_test)
+
+
+def score(
+    model_uri: str | None, x_test: np.ndarray, y_test: np.ndarray
+) -> tuple[str, float] | None:
+    """The version behind ``model_uri`` and its accuracy on this test set, or None
+    (``evaluate_version``)."""
+    evaluated = evaluate_version(model_uri, x_test, y_test)
+    return (evaluated[0], evaluated[1].accuracy) if evaluated else None
 
 
 def champion_score(

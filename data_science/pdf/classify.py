@@ -161,6 +161,12 @@ class ClassificationRun:
         images = self.images[self.images["pdf"].isin(chosen)]
         return ClassificationRun(images, pdfs, self.seconds * len(pdfs) / max(1, len(self.pdfs)))
 
+    def halves(self) -> tuple[ClassificationRun, ClassificationRun]:
+        """The run split in two by PDF name, as two days of an inbox."""
+        names = sorted(self.pdfs["pdf"])
+        middle = len(names) // 2
+        return self.of_pdfs(names[:middle]), self.of_pdfs(names[middle:])
+
     def failures(self) -> pd.DataFrame:
         """Every PDF and image that could not be classified, with the reason."""
         failed_pdfs = self.pdfs[self.pdfs["status"] == "failed"].assign(image=None)

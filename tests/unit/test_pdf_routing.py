@@ -42,6 +42,11 @@ def test_a_day_splits_into_the_runs_of_its_pdfs():
     assert (first.seconds, second.seconds) == pytest.approx((0.4, 0.6))
     assert first.routing(truth).loc[0.0, "accuracy of those"] == 0.5
     assert second.routing(truth).loc[0.0, "to a person"] == 1  # its failed PDF
+    halves = run.halves()
+    assert [half.pdfs["pdf"].tolist() for half in halves] == [
+        ["a.pdf", "b.pdf"],
+        ["c.pdf", "d.pdf", "e.pdf"],
+    ]
 
 
 def test_the_lowest_threshold_that_reaches_the_target():
