@@ -359,9 +359,8 @@ def _papermill(
 ) -> int | None:
     """Exit code of papermill run as a child process, or None if it ran past `timeout`."""
     command = [
-        sys.executable, "-m", "papermill", str(source), str(executed),
-        "-k", KERNEL, "--cwd", str(source.parent), "--log-output",
-        "-y", yaml.safe_dump(dict(parameters)),
+        sys.executable, "-m", "course.execute", str(source), str(executed),
+        KERNEL, str(source.parent), yaml.safe_dump(dict(parameters)),
     ]  # fmt: skip
     with log.open("w", encoding="utf-8") as output:
         # A session of its own, so the timeout (or Ctrl-C here) can end the whole group.
