@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from production.azureml_yaml import folder_version, schema, write_yaml
+from production.endpoint import SERVER_VARIABLES
 from production.lock import closure, normalised, pip_requirement, read_lock
 from production.serving import DEFAULT_SCORE_TIMEOUT_S, MONITORED_INPUTS
 
@@ -170,7 +171,8 @@ def deployment_spec(
     One inference-server worker per vCPU (a request uses one thread: ONNX Runtime runs
     single-threaded per worker), and as many requests in flight per instance as there are
     workers: Azure ML answers 429 beyond that instead of queueing behind a busy worker.
-    Application Insights receives the endpoint's logs and request metrics.
+    Application Insights receives the endpoint's logs and request metrics. The server runs
+    with the local endpoint's settings (``production.endpoint.SERVER_VARIABLES``).
     """
     workers = workers or VCPUS.get(instance_type, 1)
     probe = {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30}
@@ -191,6 +193,7 @@ def deployment_spec(
         "liveness_probe": dict(probe),
         "readiness_probe": dict(probe),
         "environment_variables": {
+            **SERVER_VARIABLES,
             "WORKER_COUNT": str(workers),
             "SCORE_MAX_BATCH": "256",
             "SCORE_TIMEOUT_S": f"{DEFAULT_SCORE_TIMEOUT_S:g}",

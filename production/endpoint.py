@@ -21,6 +21,11 @@ from pathlib import Path
 
 APP = "azureml_inference_server_http.server.entry:app"
 GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_config.py")  # stops with its parent
+# The server's own settings, here and in the deployment. Gunicorn's control socket (for its
+# gunicornc client, unused here) runs a thread in the master that is stopped and restarted
+# around every fork of a worker: a fork that meets it starting up can leave the worker
+# stuck in its first dlopen, never ready.
+SERVER_VARIABLES = {"GUNICORN_CMD_ARGS": "--no-control-socket"}
 
 
 class EndpointError(RuntimeError):
@@ -48,6 +53,7 @@ def server_environment(bundle: Path, collect_to: Path | None = None) -> dict[str
     code = (bundle / "code").resolve()
     env = {
         **os.environ,
+        **SERVER_VARIABLES,
         "AZUREML_MODEL_DIR": str(served_model_dir(bundle).resolve()),
         "AZUREML_ENTRY_SCRIPT": str(code / "score.py"),
         "AML_APP_ROOT": str(code),
@@ -117,7 +123,8 @@ class LocalEndpoint:
                 raise EndpointError(f"the server exited; see {self.log_file}:\n{self._log_tail()}")
             try:
                 status, _ = self.post(sample, timeout=5)
-                if status == 200:
+                # the master serves metrics once its workers are forked (gunicorn_config.py)
+                if status == 200 and (self.metrics_port is None or self.metrics(timeout=5)):
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass

@@ -1,5 +1,6 @@
 """A local endpoint never outlives whoever started it: stopped by a signal, or by the death
-of its parent process, the whole server goes and its port is free within 5 s."""
+of its parent process, the whole server goes and its port is free within 5 s; and it does
+not hang at start-up."""
 
 import signal
 import socket
@@ -54,3 +55,15 @@ def test_the_server_stops_when_its_parent_is_killed(small_bundle):
     started = time.monotonic()
     assert_all_gone(server, port)
     assert time.monotonic() - started < GONE_WITHIN_S
+
+
+def test_the_master_runs_no_thread_that_a_fork_could_meet(small_bundle):
+    """A thread starting up while gunicorn forks a worker can leave the loader's lock held
+    in the worker, stuck for good in its first dlopen: the master keeps to one thread (no
+    control socket; the parent watch runs on a timer)."""
+    serve, server = start_serve(small_bundle, free_port())
+    master = next(process for process in server if process.ppid() == serve.pid)
+    threads = master.num_threads()
+    serve.terminate()
+    serve.wait(timeout=GONE_WITHIN_S)
+    assert threads == 1
