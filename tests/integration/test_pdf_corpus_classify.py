@@ -70,8 +70,7 @@ def test_batches_give_the_same_answers_as_one_image_at_a_time(corpus, model_dir)
 
 
 def test_classify_command_line_with_a_registered_model(corpus, model_dir, tmp_path, capsys):
-    use_tracking(tmp_path, "pdf-images")
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id=use_tracking(tmp_path, "pdf-images")) as run:
         mlflow.log_artifacts(str(model_dir), "model")
     mlflow.register_model(f"runs:/{run.info.run_id}/model", "pdf-classifier")
     out = tmp_path / "classified.csv"
