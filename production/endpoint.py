@@ -100,6 +100,7 @@ class LocalEndpoint:
         ]  # fmt: skip
         started = time.perf_counter()
         env = server_environment(self.bundle, self.collect_to) | self.environment
+        env["SERVER_PARENT_PID"] = str(os.getpid())  # whose end stops it (gunicorn_config.py)
         if self.metrics_port is not None:
             self._metrics_dir = tempfile.TemporaryDirectory(prefix="endpoint-metrics-")
             env |= {"PROMETHEUS_MULTIPROC_DIR": self._metrics_dir.name}

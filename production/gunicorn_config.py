@@ -19,8 +19,9 @@ WATCH_INTERVAL_S = 0.5
 
 def when_ready(server):
     """In the master process, once it listens: check every WATCH_INTERVAL_S for the parent's
-    end (an orphan is adopted by another process) and, once, start serving metrics."""
-    parent = os.getppid()
+    end (an orphan is adopted by another process) and, once, start serving metrics. The
+    parent is the one named at the start: it may be gone already."""
+    parent = int(os.environ.get("SERVER_PARENT_PID", os.getppid()))
     metrics_port = os.environ.get("METRICS_PORT")
 
     def tick(signum, frame):

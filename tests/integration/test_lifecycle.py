@@ -57,6 +57,21 @@ def test_the_server_stops_when_its_parent_is_killed(small_bundle):
     assert time.monotonic() - started < GONE_WITHIN_S
 
 
+def test_the_server_stops_when_its_parent_dies_before_it_is_ready(small_bundle):
+    port = free_port()
+    command = [sys.executable, "-m", "production", "serve", str(small_bundle), "--port", str(port)]
+    serve = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    parent = psutil.Process(serve.pid)
+    while not parent.children():  # gunicorn's master has started, not yet listening
+        time.sleep(0.01)
+    master = parent.children()[0]
+    serve.kill()
+    serve.wait()
+    _, alive = psutil.wait_procs([master], timeout=15)  # it loads, forks, then sees it
+    assert not alive
+    assert not port_open(port)
+
+
 def test_the_master_runs_no_thread_that_a_fork_could_meet(small_bundle):
     """A thread starting up while gunicorn forks a worker can leave the loader's lock held
     in the worker, stuck for good in its first dlopen: the master keeps to one thread (no
