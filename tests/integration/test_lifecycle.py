@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from production.endpoint import free_port
+from production.monitoring import poll
 
 pytestmark = pytest.mark.integration
 GONE_WITHIN_S = 5
@@ -22,11 +23,14 @@ def port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def serve_command(bundle, port: int) -> list[str]:
+    return [sys.executable, "-m", "production", "serve", str(bundle), "--port", str(port)]
+
+
 def start_serve(bundle, port: int) -> tuple[subprocess.Popen, list[psutil.Process]]:
     """``python -m production serve`` in the background, once it answers; with the server
     processes it started (gunicorn's master and worker)."""
-    command = [sys.executable, "-m", "production", "serve", str(bundle), "--port", str(port)]
-    serve = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    serve = subprocess.Popen(serve_command(bundle, port), stdout=subprocess.PIPE, text=True)
     assert "served at" in serve.stdout.readline()  # printed once a scoring request succeeded
     return serve, psutil.Process(serve.pid).children(recursive=True)
 
@@ -59,15 +63,13 @@ def test_the_server_stops_when_its_parent_is_killed(small_bundle):
 
 def test_the_server_stops_when_its_parent_dies_before_it_is_ready(small_bundle):
     port = free_port()
-    command = [sys.executable, "-m", "production", "serve", str(small_bundle), "--port", str(port)]
-    serve = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    parent = psutil.Process(serve.pid)
-    while not parent.children():  # gunicorn's master has started, not yet listening
-        time.sleep(0.01)
-    master = parent.children()[0]
+    serve = subprocess.Popen(serve_command(small_bundle, port), stdout=subprocess.DEVNULL)
+    # gunicorn's master has started, not yet listening
+    started = poll(psutil.Process(serve.pid).children, bool, timeout=30)
+    assert started, "serve started no server"
     serve.kill()
     serve.wait()
-    _, alive = psutil.wait_procs([master], timeout=15)  # it loads, forks, then sees it
+    _, alive = psutil.wait_procs(started, timeout=15)  # it loads, forks, then sees it
     assert not alive
     assert not port_open(port)
 
